@@ -1,0 +1,2 @@
+/* placeholder: filled in by the config work */
+#include "config/config.h"

@@ -1,0 +1,120 @@
+/* Configuration: the libconfig schema, loading and validation. The result is a plain, read-only struct
+ * (the documented configuration the rest of the gateway is built from); only config.c fills it in. */
+#ifndef LPW_CONFIG_H
+#define LPW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LPW_PSK_IDENTITY_MAX 128 /* seed 004: PSK identity up to 128 bytes */
+#define LPW_PSK_KEY_MAX 64       /* seed 004: PSK key up to 64 bytes */
+
+typedef struct {
+	char identity[LPW_PSK_IDENTITY_MAX + 1]; /* NUL-terminated; empty = no PSK */
+	size_t identity_len;
+	uint8_t key[LPW_PSK_KEY_MAX];
+	size_t key_len;
+	char *ca_file;   /* X.509: CA to verify the server; NULL = none */
+	char *cert_file; /* X.509: our certificate; NULL = none */
+	char *key_file;  /* X.509: our private key; NULL = none */
+	char *sni;       /* server name for TLS SNI and verification; NULL = host of the URI */
+} lpw_config_tls_t;
+
+typedef struct {
+	char *name;
+	char *uri;    /* coap+tcp://host[:port] or coaps+tcp://host[:port] */
+	bool secure;  /* coaps+tcp */
+	char *host;
+	uint16_t port; /* default 5683 (coap+tcp) or 5684 (coaps+tcp) */
+	bool bootstrap; /* a bootstrap server: receives POST /bs */
+	lpw_config_tls_t tls; /* server-wide credentials; a device's own override them */
+} lpw_config_server_t;
+
+typedef enum {
+	LPW_BINDING_NIDD_SGI, /* identity: ip */
+	LPW_BINDING_NIDD_T8,  /* identity: external_id or msisdn */
+	LPW_BINDING_SMS,      /* identity: msisdn */
+	LPW_BINDING_LORAWAN,  /* identity: dev_eui */
+	LPW_BINDING_COUNT
+} lpw_binding_kind_t;
+
+#define LPW_DEVICE_MAX_SERVERS 4
+
+typedef struct {
+	char *id;                  /* unique device name, used in logs, telemetry and the store */
+	lpw_binding_kind_t binding;
+	char *identity;            /* the binding identity, normalised: IP text, MSISDN digits, ext-id, DevEUI hex (16, upper) */
+	char *endpoint;            /* LwM2M endpoint name to use when filling registration defaults; NULL = id */
+	size_t nservers;
+	const lpw_config_server_t *servers[LPW_DEVICE_MAX_SERVERS]; /* [0] is the default LwM2M server */
+	const lpw_config_server_t *bootstrap;                       /* NULL = none */
+	lpw_config_tls_t tls;      /* per-device credentials (identity_len 0 and no cert = use the server's) */
+	bool oscore;               /* the device protects itself with OSCORE: never touch its options */
+	uint32_t max_message_size; /* southbound limit in bytes; 0 = the binding's default */
+	uint32_t queue_max;        /* queued server requests, 0 = the gateway default */
+} lpw_config_device_t;
+
+typedef struct {
+	bool enabled;
+	char *host;
+	uint16_t port;
+	char *ca_file;     /* TLS to the broker when set */
+	char *username;
+	char *password;    /* from password or password_file */
+	char *topic_prefix;
+	uint32_t interval_s; /* stats period */
+	uint32_t keepalive_s;
+} lpw_config_mqtt_t;
+
+typedef struct {
+	bool enabled;
+	char *listen;  /* address to bind */
+	uint16_t port;
+	uint32_t max_message_size; /* default 1358: NAS limit, seed 001 App. D */
+} lpw_config_sgi_t;
+
+typedef struct {
+	uint32_t reconnect_min_s;
+	uint32_t reconnect_max_s;
+	uint32_t csm_timeout_s;
+	uint32_t ping_interval_s;
+	uint32_t queue_max;        /* default per-device queue bound */
+	uint32_t queue_timeout_s;  /* a queued request older than this is answered 5.04 */
+} lpw_config_upstream_t;
+
+typedef struct {
+	char *path;        /* the file that was loaded */
+	char *gateway_id;
+	char *state_dir;
+	int log_level;     /* syslog level */
+	bool log_syslog;
+	lpw_config_mqtt_t mqtt;
+	lpw_config_upstream_t upstream;
+	lpw_config_sgi_t sgi;
+	size_t nservers;
+	lpw_config_server_t *servers;
+	size_t ndevices;
+	lpw_config_device_t *devices;
+} lpw_config_t;
+
+/* Loads and validates path. On success returns 0 and *out_config (free with lpw_config_free).
+ * On failure returns -EINVAL (or -ENOENT/-ENOMEM) and writes every problem found, one per line,
+ * as "FILE:LINE: SETTING: what is wrong, what is expected" to errors (if not NULL). */
+int lpw_config_load(const char *path, lpw_config_t **out_config, FILE *errors) __attribute__((warn_unused_result));
+
+/* Accepts NULL. */
+void lpw_config_free(lpw_config_t *config);
+
+/* Lookups; NULL if absent. Borrowed from config. */
+const lpw_config_server_t *lpw_config_find_server(const lpw_config_t *config, const char *name);
+const lpw_config_device_t *lpw_config_find_device(const lpw_config_t *config, const char *id);
+
+/* Writes one line per setting that differs between old and new (for SIGHUP reports), naming whether it
+ * takes effect now or needs a restart. Returns the number of differences that need a restart. */
+int lpw_config_diff(const lpw_config_t *old_config, const lpw_config_t *new_config, FILE *out);
+
+const char *lpw_config_binding_name(lpw_binding_kind_t kind);
+
+#endif
