@@ -1,0 +1,233 @@
+/* The gateway's wiring: config -> loop, store, telemetry, router, proxy, bindings; signals; reload. */
+#include "gateway/gateway.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "bindings/nidd/sgi.h"
+#include "gateway/log.h"
+#include "gateway/loop.h"
+#include "gateway/router.h"
+#include "gateway/stats.h"
+#include "gateway/store.h"
+#include "gateway/telemetry.h"
+#include "proxy/proxy.h"
+
+typedef struct {
+	lpw_config_t *cfg;
+	const lpw_gateway_options_t *opt;
+	lpw_clock_t *clock;
+	lpw_loop_t *loop;
+	lpw_store_t *store;
+	lpw_telemetry_t *telemetry;
+	lpw_router_t *router;
+	lpw_proxy_t *proxy;
+	lpw_proxy_hooks_t proxy_hooks;
+	lpw_stats_t stats;
+	int sigfd;
+	int exit_code;
+} gateway_t;
+
+static void apply_logging(const lpw_config_t *cfg, const lpw_gateway_options_t *opt)
+{
+	int level = opt->log_level_override >= 0 ? opt->log_level_override : cfg->log_level;
+	bool syslog_sink = cfg->log_syslog || !opt->foreground;
+	lpw_log_setup(level, syslog_sink ? LPW_LOG_TO_SYSLOG : LPW_LOG_TO_STDERR, "lpwagw");
+}
+
+static lpw_telemetry_config_t telemetry_config(const lpw_config_t *cfg)
+{
+	const lpw_config_mqtt_t *m = &cfg->mqtt;
+	return (lpw_telemetry_config_t){
+		.host = m->host, .port = m->port, .ca_file = m->ca_file, .username = m->username,
+		.password = m->password, .topic_prefix = m->topic_prefix, .gateway_id = cfg->gateway_id,
+		.interval_s = m->interval_s, .keepalive_s = m->keepalive_s,
+	};
+}
+
+static void on_event(void *arg, const char *type, const char *device_id, const char *detail)
+{
+	gateway_t *g = arg;
+	if (g->telemetry)
+		lpw_telemetry_event(g->telemetry, type, device_id, "%s", detail);
+}
+
+static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
+{
+	gateway_t *g = arg;
+	if (!g->telemetry)
+		return;
+	json_t *j = json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:I}", "server", st->server, "registered",
+	                      st->registered, "lifetime", (json_int_t)st->lifetime_s, "upstream", st->upstream, "reason",
+	                      st->reason, "location", st->location, "last_seen", (json_int_t)lpw_clock_wall_s());
+	if (j && lpw_telemetry_device_state(g->telemetry, st->device_id, j) < 0)
+		LPW_DEBUG("gateway", "%s: device state not published", st->device_id);
+	json_decref(j);
+}
+
+static int send_to_device(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+{
+	gateway_t *g = arg;
+	return lpw_router_send(g->router, dev, data, len);
+}
+
+static int deliver_to_proxy(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+{
+	gateway_t *g = arg;
+	return lpw_proxy_uplink(g->proxy, dev, data, len);
+}
+
+static int start_bindings(gateway_t *g)
+{
+	if (g->cfg->sgi.enabled) {
+		lpw_binding_t b;
+		int rc = lpw_sgi_new(g->loop, g->cfg, lpw_router_host(g->router), &b);
+		if (rc < 0)
+			return rc;
+		lpw_proxy_set_retransmit(g->proxy, b.ops->kind, b.ops->proxy_retransmits);
+		if (lpw_router_attach(g->router, b) < 0)
+			return -EEXIST;
+	}
+	return 0;
+}
+
+/* SIGHUP: a new configuration is loaded and checked whole; on any problem the running one stays. Log and
+ * telemetry settings apply now; the rest is reported as needing a restart (the data path keeps the old). */
+static void reload(gateway_t *g)
+{
+	lpw_config_t *next = NULL;
+	char *errors = NULL;
+	size_t errlen = 0;
+	FILE *err = open_memstream(&errors, &errlen);
+	int rc = lpw_config_load(g->cfg->path, &next, err);
+	if (err)
+		fclose(err);
+	if (rc < 0) {
+		LPW_ERR("gateway", "reload of %s refused; still running on the previous configuration:\n%s", g->cfg->path,
+		        errors ? errors : "");
+		free(errors);
+		return;
+	}
+	free(errors);
+	char *report = NULL;
+	size_t replen = 0;
+	FILE *out = open_memstream(&report, &replen);
+	int restart = out ? lpw_config_diff(g->cfg, next, out) : 0;
+	if (out)
+		fclose(out);
+	LPW_NOTICE("gateway", "configuration reloaded%s%s", report && *report ? ":\n" : " (no changes)",
+	           report ? report : "");
+	if (restart > 0)
+		LPW_WARN("gateway", "%d changed settings take effect only after a restart", restart);
+	free(report);
+	apply_logging(next, g->opt);
+	if (g->telemetry) {
+		lpw_telemetry_config_t tc = telemetry_config(next);
+		if (lpw_telemetry_reconfigure(g->telemetry, &tc) < 0)
+			LPW_WARN("gateway", "telemetry keeps its previous broker settings");
+		lpw_telemetry_event(g->telemetry, "config-reloaded", NULL, "%d settings need a restart", restart);
+	}
+	/* The proxy, router and bindings hold pointers into the running configuration: it stays. */
+	lpw_config_free(next);
+}
+
+static void on_signal(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	gateway_t *g = arg;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(g);
+		} else {
+			LPW_NOTICE("gateway", "signal %d: stopping", (int)si.ssi_signo);
+			lpw_loop_stop(loop);
+		}
+	}
+}
+
+static int setup_signals(gateway_t *g)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	g->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (g->sigfd < 0)
+		return -errno;
+	return lpw_loop_add_fd(g->loop, g->sigfd, EPOLLIN, on_signal, g);
+}
+
+static int start(gateway_t *g)
+{
+	char err[256];
+	int rc;
+	g->clock = lpw_clock_new_real();
+	g->loop = g->clock ? lpw_loop_new(g->clock) : NULL;
+	if (!g->loop)
+		return -ENOMEM;
+	if ((rc = setup_signals(g)) < 0) {
+		LPW_ERR("gateway", "cannot set up signal handling: %s", strerror(-rc));
+		return rc;
+	}
+	g->store = lpw_store_open(g->cfg->state_dir, err, sizeof(err));
+	if (!g->store) {
+		LPW_ERR("gateway", "cannot open the state store in %s: %s", g->cfg->state_dir, err);
+		return -EIO;
+	}
+	if (g->cfg->mqtt.enabled) {
+		lpw_telemetry_config_t tc = telemetry_config(g->cfg);
+		g->telemetry = lpw_telemetry_new(g->loop, &tc, &g->stats);
+		if (!g->telemetry)
+			return -ENOMEM;
+	}
+	g->proxy_hooks = (lpw_proxy_hooks_t){send_to_device, on_device_state, on_event, g};
+	g->router = lpw_router_new(g->cfg, &g->stats, deliver_to_proxy, g);
+	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks) : NULL;
+	if (!g->proxy)
+		return -ENOMEM;
+	if ((rc = start_bindings(g)) < 0)
+		return rc;
+	LPW_NOTICE("gateway", "lpwagw %s started: gateway %s, %zu devices, %zu servers", LPW_VERSION, g->cfg->gateway_id,
+	           g->cfg->ndevices, g->cfg->nservers);
+	return 0;
+}
+
+static void stop(gateway_t *g)
+{
+	/* Order: stop telemetry first so "offline" goes out while everything else is still consistent. */
+	if (g->telemetry)
+		lpw_telemetry_stop(g->telemetry);
+	lpw_router_free(g->router);
+	lpw_proxy_free(g->proxy);
+	lpw_telemetry_free(g->telemetry);
+	lpw_store_close(g->store);
+	if (g->sigfd >= 0) {
+		lpw_loop_del_fd(g->loop, g->sigfd);
+		close(g->sigfd);
+	}
+	lpw_loop_free(g->loop);
+	lpw_clock_free(g->clock);
+	lpw_config_free(g->cfg);
+}
+
+int lpw_gateway_run(lpw_config_t *cfg, const lpw_gateway_options_t *options)
+{
+	gateway_t g = {.cfg = cfg, .opt = options, .sigfd = -1};
+	apply_logging(cfg, options);
+	int rc = start(&g);
+	if (rc == 0)
+		rc = lpw_loop_run(g.loop);
+	stop(&g);
+	LPW_NOTICE("gateway", "stopped");
+	return rc;
+}

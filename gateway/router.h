@@ -1,0 +1,34 @@
+/* The router: binding uplinks -> the device they come from -> the proxy; proxy downlinks -> the device's binding. */
+#ifndef LPW_ROUTER_H
+#define LPW_ROUTER_H
+
+#include "config/config.h"
+#include "gateway/binding.h"
+#include "gateway/stats.h"
+
+typedef struct lpw_router lpw_router_t;
+
+/* Where uplinks go once the device is known (the proxy in the daemon, a fake in tests). */
+typedef int (*lpw_router_deliver_fn)(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+
+/* cfg, stats: borrowed, must outlive the router. NULL on allocation failure. */
+lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, lpw_router_deliver_fn deliver, void *arg);
+/* Frees the router and every binding attached to it. Accepts NULL. */
+void lpw_router_free(lpw_router_t *r);
+
+/* The host interface to hand to bindings (borrowed from the router). */
+const lpw_binding_host_t *lpw_router_host(lpw_router_t *r);
+
+/* Ownership of the binding passes to the router. -EEXIST if that kind is attached already. */
+int lpw_router_attach(lpw_router_t *r, lpw_binding_t binding);
+
+/* Sends bytes to dev through its binding. -ENODEV if its binding is not running. */
+int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+
+/* The device with this binding identity, or NULL. */
+const lpw_config_device_t *lpw_router_find(const lpw_router_t *r, lpw_binding_kind_t kind, const char *identity);
+
+/* Whether the device has been heard since start (reachable for SGi means: has an address). */
+bool lpw_router_seen(const lpw_router_t *r, const lpw_config_device_t *dev);
+
+#endif

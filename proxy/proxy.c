@@ -1,0 +1,514 @@
+/* The device -> server direction of the proxy: parse, deduplicate, pick the server, re-frame for TCP, and
+ * carry the server's answer back as a piggybacked ACK (or NON) with the device's message ID and token. */
+#include "proxy/proxy_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/log.h"
+#include "proxy/coap_codec.h"
+#include "proxy/pdu_util.h"
+
+#define DEDUP_CAPACITY 32
+
+static struct pdev *pdev_of(lpw_proxy_t *px, const lpw_config_device_t *dev)
+{
+	size_t i = (size_t)(dev - px->cfg->devices);
+	return i < px->cfg->ndevices ? &px->devs[i] : NULL;
+}
+
+void px_event(struct pdev *d, const char *type, const char *fmt, ...)
+{
+	char detail[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (d->px->hooks->event)
+		d->px->hooks->event(d->px->hooks->arg, type, d->cfg->id, detail);
+}
+
+void px_publish_state(struct px_server *s)
+{
+	lpw_proxy_t *px = s->dev->px;
+	if (!px->hooks->device_state)
+		return;
+	lpw_proxy_device_state_t st = {
+		.device_id = s->dev->cfg->id,
+		.server = lpw_uplink_server(s->link)->name,
+		.registered = lpw_reg_is_registered(s->reg),
+		.lifetime_s = lpw_reg_lifetime(s->reg),
+		.upstream = lpw_link_state_name(lpw_uplink_state(s->link)),
+		.reason = lpw_uplink_reason(s->link),
+		.location = lpw_reg_is_registered(s->reg) ? lpw_reg_device_location(s->reg) : "",
+	};
+	px->hooks->device_state(px->hooks->arg, &st);
+}
+
+uint16_t px_device_mid(struct pdev *d)
+{
+	return d->next_mid++;
+}
+
+int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu)
+{
+	uint8_t buf[LPW_COAP_UDP_MAX];
+	ssize_t n = lpw_coap_encode_udp(pdu, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	d->px->stats->msgs_down[d->cfg->binding]++;
+	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, buf, (size_t)n);
+}
+
+/* Sends a message to the device and, for a response to a CON/NON of the device, caches it for duplicates. */
+static void answer_device(struct pdev *d, const coap_pdu_t *answer, bool cache, uint16_t dev_mid)
+{
+	uint8_t buf[LPW_COAP_UDP_MAX];
+	ssize_t n = lpw_coap_encode_udp(answer, buf, sizeof(buf));
+	if (n < 0) {
+		LPW_WARN("proxy", "%s: answer does not encode (%zd)", d->cfg->id, n);
+		return;
+	}
+	if (cache)
+		lpw_dedup_answer(d->dedup, dev_mid, buf, (size_t)n);
+	d->px->stats->msgs_down[d->cfg->binding]++;
+	d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, buf, (size_t)n);
+}
+
+/* An answer made by the gateway itself (RST, 4.04, 5.03 ...) to a device message. */
+static void answer_locally(struct pdev *d, const coap_pdu_t *req, coap_pdu_type_t type, coap_pdu_code_t code)
+{
+	coap_bin_const_t tok = coap_pdu_get_token(req);
+	bool con = coap_pdu_get_type(req) == COAP_MESSAGE_CON;
+	coap_mid_t mid = type == COAP_MESSAGE_NON ? px_device_mid(d) : coap_pdu_get_mid(req);
+	coap_pdu_t *a = coap_pdu_init(type, code, mid, 64 + tok.length);
+	if (!a)
+		return;
+	if (code != COAP_EMPTY_CODE)
+		coap_add_token(a, tok.length, tok.s);
+	answer_device(d, a, con && type != COAP_MESSAGE_RST, coap_pdu_get_mid(req));
+	coap_delete_pdu(a);
+}
+
+/* LwM2M 1.1.1 §6.2/§6.3, App. D.2: /bs goes to the bootstrap server; else Uri-Host names a server; else the default. */
+static struct px_server *pick_server(struct pdev *d, const coap_pdu_t *req, lpw_reg_op_t kind)
+{
+	if (kind == LPW_REG_OP_BOOTSTRAP_REQUEST)
+		return d->cfg->bootstrap ? &d->servers[d->nservers] : NULL;
+	lpw_pdu_optval_t host;
+	if (lpw_pdu_get_options(req, COAP_OPTION_URI_HOST, &host, 1) > 0) {
+		for (unsigned i = 0; i < d->nservers; i++) {
+			const lpw_config_server_t *s = d->cfg->servers[i];
+			if ((strlen(s->name) == host.len && memcmp(s->name, host.value, host.len) == 0) ||
+			    (strlen(s->host) == host.len && memcmp(s->host, host.value, host.len) == 0))
+				return &d->servers[i];
+		}
+	}
+	return d->nservers ? &d->servers[0] : NULL;
+}
+
+static struct px_inflight *new_inflight(struct pdev *d)
+{
+	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++)
+		if (!d->inflight[i].used)
+			return &d->inflight[i];
+	return NULL;
+}
+
+static void end_inflight(struct px_inflight *f)
+{
+	coap_delete_pdu(f->dev_pdu);
+	memset(f, 0, sizeof(*f));
+}
+
+static void make_up_token(lpw_proxy_t *px, struct px_inflight *f)
+{
+	uint64_t t = ++px->next_up_token;
+	for (size_t i = 0; i < 8; i++)
+		f->up_token[i] = (uint8_t)(t >> (8 * (7 - i)));
+	f->up_token_len = 8;
+}
+
+static void hold(struct px_server *s, coap_pdu_t *pdu)
+{
+	if (s->nheld == PX_MAX_HELD) {
+		LPW_WARN("proxy", "%s: %u messages already wait for %s; dropping one", s->dev->cfg->id, PX_MAX_HELD,
+		         lpw_uplink_server(s->link)->name);
+		coap_delete_pdu(pdu);
+		s->dev->px->stats->errors++;
+		return;
+	}
+	s->held[s->nheld++] = pdu;
+}
+
+/* Copies a device request into the upstream PDU; Update and De-register go to the server's current location. */
+static int build_request(const lpw_reg_t *reg, lpw_reg_op_t kind, coap_pdu_t *up, const coap_pdu_t *dev_pdu)
+{
+	if (kind == LPW_REG_OP_UPDATE || kind == LPW_REG_OP_DEREGISTER)
+		return lpw_reg_rewrite(reg, dev_pdu, up);
+	lpw_pdu_copy_opts_t opts = {0};
+	return lpw_pdu_copy(up, dev_pdu, &opts);
+}
+
+/* Builds the TCP request for a device message and sends it. Takes ownership of dev_pdu. */
+static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
+{
+	struct pdev *d = s->dev;
+	if (lpw_uplink_state(s->link) != LPW_LINK_UP || s->reregistering) {
+		hold(s, dev_pdu);
+		if (lpw_uplink_connect(s->link) < 0)
+			LPW_WARN("proxy", "%s: cannot start a session to %s", d->cfg->id, lpw_uplink_server(s->link)->name);
+		return;
+	}
+	if (d->cfg->oscore && s->oscore_reregister) {
+		/* LwM2M 1.1.1 §6.4.3: the new connection needs a new registration, and only the device can make an
+		 * OSCORE-protected one; 4.04 to its next request makes it register again. */
+		s->oscore_reregister = false;
+		answer_locally(d, dev_pdu, coap_pdu_get_type(dev_pdu) == COAP_MESSAGE_CON ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON,
+		               COAP_RESPONSE_CODE_NOT_FOUND);
+		coap_delete_pdu(dev_pdu);
+		return;
+	}
+	struct px_inflight *f = new_inflight(d);
+	if (!f) {
+		LPW_WARN("proxy", "%s: %d requests already in flight; answering 5.03", d->cfg->id, PX_MAX_INFLIGHT);
+		answer_locally(d, dev_pdu, COAP_MESSAGE_ACK, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
+		coap_delete_pdu(dev_pdu);
+		return;
+	}
+	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(s->reg, dev_pdu);
+	coap_pdu_t *up = coap_pdu_init(COAP_MESSAGE_CON, coap_pdu_get_code(dev_pdu), 0, LPW_UPSTREAM_PDU_MAX);
+	make_up_token(d->px, f);
+	if (!up || !coap_add_token(up, f->up_token_len, f->up_token) ||
+	    build_request(s->reg, kind, up, dev_pdu) < 0) {
+		LPW_WARN("proxy", "%s: request does not fit upstream; answering 5.00", d->cfg->id);
+		coap_delete_pdu(up);
+		answer_locally(d, dev_pdu, COAP_MESSAGE_ACK, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+		coap_delete_pdu(dev_pdu);
+		memset(f, 0, sizeof(*f));
+		return;
+	}
+	if (kind == LPW_REG_OP_REGISTER && lpw_reg_remember_register(s->reg, dev_pdu) < 0)
+		LPW_WARN("proxy", "%s: Register not remembered: the gateway cannot re-register it", d->cfg->id);
+	f->used = true;
+	f->srv = s;
+	f->dev_pdu = dev_pdu;
+	f->kind = kind;
+	if (lpw_uplink_send(s->link, up) < 0) {
+		/* the link died under us: keep the message for the reconnect */
+		f->dev_pdu = NULL;
+		end_inflight(f);
+		hold(s, dev_pdu);
+	}
+}
+
+static void flush_held(struct px_server *s)
+{
+	size_t n = s->nheld;
+	coap_pdu_t *held[PX_MAX_HELD];
+	memcpy(held, s->held, n * sizeof(*held));
+	s->nheld = 0;
+	for (size_t i = 0; i < n; i++)
+		forward_to_server(s, held[i]);
+}
+
+/* The gateway re-sends the device's last Register itself after a reconnect (LwM2M 1.1.1 §6.4.3). */
+static void reregister(struct px_server *s)
+{
+	struct pdev *d = s->dev;
+	struct px_inflight *f = new_inflight(d);
+	coap_pdu_t *up = coap_pdu_init(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, 0, LPW_UPSTREAM_PDU_MAX);
+	if (!f || !up) {
+		coap_delete_pdu(up);
+		return;
+	}
+	make_up_token(d->px, f);
+	if (!coap_add_token(up, f->up_token_len, f->up_token) || lpw_reg_build_register(s->reg, up) < 0) {
+		coap_delete_pdu(up);
+		memset(f, 0, sizeof(*f));
+		return;
+	}
+	f->used = true;
+	f->gateway_own = true;
+	f->srv = s;
+	f->kind = LPW_REG_OP_REGISTER;
+	s->reregistering = true;
+	LPW_NOTICE("proxy", "%s: upstream %s reconnected; registering the device again", d->cfg->id,
+	           lpw_uplink_server(s->link)->name);
+	if (lpw_uplink_send(s->link, up) < 0) {
+		s->reregistering = false;
+		memset(f, 0, sizeof(*f));
+	}
+}
+
+static void on_link_state(void *owner, lpw_uplink_t *link, lpw_link_state_t state, const char *reason)
+{
+	struct px_server *s = owner;
+	struct pdev *d = s->dev;
+	lpw_stats_t *st = d->px->stats;
+	if (state == LPW_LINK_UP) {
+		st->upstream_up++;
+		if (st->upstream_down)
+			st->upstream_down--;
+		if (lpw_uplink_reconnects(link))
+			st->upstream_reconnects++;
+		if (lpw_reg_is_registered(s->reg) && lpw_uplink_reconnects(link)) {
+			if (d->cfg->oscore)
+				s->oscore_reregister = true;
+			else
+				reregister(s);
+		}
+		if (!s->reregistering)
+			flush_held(s);
+	} else if (state == LPW_LINK_DOWN || state == LPW_LINK_FAILED) {
+		st->upstream_down++;
+		s->reregistering = false;
+		/* Device requests that were in flight go out again after the reconnect: nothing is lost. */
+		for (size_t i = 0; i < PX_MAX_INFLIGHT; i++) {
+			struct px_inflight *f = &d->inflight[i];
+			if (!f->used || f->srv != s)
+				continue;
+			if (f->dev_pdu) {
+				hold(s, f->dev_pdu);
+				f->dev_pdu = NULL;
+			}
+			end_inflight(f);
+		}
+		px_downlinks_link_lost(s);
+		if (state == LPW_LINK_FAILED)
+			px_event(d, "upstream-failed", "%s: %s", lpw_uplink_server(link)->name, reason);
+	}
+	px_publish_state(s);
+}
+
+static struct px_inflight *find_inflight(struct pdev *d, struct px_server *s, coap_bin_const_t tok)
+{
+	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++) {
+		struct px_inflight *f = &d->inflight[i];
+		if (f->used && f->srv == s && f->up_token_len == tok.length && memcmp(f->up_token, tok.s, tok.length) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *resp)
+{
+	struct px_server *s = owner;
+	struct pdev *d = s->dev;
+	struct px_inflight *f = find_inflight(d, s, coap_pdu_get_token(resp));
+	if (!f) {
+		LPW_DEBUG("proxy", "%s: response with an unknown token from %s", d->cfg->id, lpw_uplink_server(link)->name);
+		return;
+	}
+	if (f->gateway_own) {
+		bool ok = COAP_RESPONSE_CLASS(coap_pdu_get_code(resp)) == 2 &&
+		          lpw_reg_on_response(s->reg, LPW_REG_OP_REGISTER, NULL, resp, LPW_REG_BY_GATEWAY) == 0;
+		if (!ok)
+			px_event(d, "reregister-failed", "%s answered %d.%02d", lpw_uplink_server(link)->name,
+			         coap_pdu_get_code(resp) >> 5, coap_pdu_get_code(resp) & 31);
+		s->reregistering = false;
+		end_inflight(f);
+		px_publish_state(s);
+		flush_held(s);
+		return;
+	}
+	const coap_pdu_t *req = f->dev_pdu;
+	bool con = coap_pdu_get_type(req) == COAP_MESSAGE_CON;
+	coap_bin_const_t dtok = coap_pdu_get_token(req);
+	coap_pdu_t *a = coap_pdu_init(con ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON, coap_pdu_get_code(resp),
+	                              con ? coap_pdu_get_mid(req) : px_device_mid(d), LPW_UPSTREAM_PDU_MAX);
+	lpw_pdu_copy_opts_t opts = {0};
+	if (a && coap_add_token(a, dtok.length, dtok.s) && lpw_pdu_copy(a, resp, &opts) == 0)
+		answer_device(d, a, true, coap_pdu_get_mid(req));
+	else
+		LPW_WARN("proxy", "%s: server's answer cannot be re-framed", d->cfg->id);
+	coap_delete_pdu(a);
+	if (f->kind != LPW_REG_OP_OTHER) {
+		if (lpw_reg_on_response(s->reg, f->kind, req, resp, LPW_REG_BY_DEVICE) < 0)
+			LPW_WARN("proxy", "%s: registration answer not understood", d->cfg->id);
+		px_publish_state(s);
+	}
+	end_inflight(f);
+}
+
+/* RFC 7252 §4.2: a CON that cannot be parsed is rejected with RST; anything else malformed is dropped. */
+static void reject_malformed(struct pdev *d, const uint8_t *data, size_t len, const char *reason)
+{
+	d->px->stats->dropped_malformed++;
+	LPW_WARN("proxy", "%s: malformed CoAP message (%s), %zu bytes", d->cfg->id, reason, len);
+	if (len >= 4 && (data[0] >> 6) == 1 && ((data[0] >> 4) & 3) == COAP_MESSAGE_CON) {
+		coap_pdu_t *rst = coap_pdu_init(COAP_MESSAGE_RST, COAP_EMPTY_CODE, (coap_mid_t)(data[2] << 8 | data[3]), 8);
+		if (rst)
+			px_send_to_device(d, rst);
+		coap_delete_pdu(rst);
+	}
+}
+
+static void device_request(struct pdev *d, coap_pdu_t *pdu)
+{
+	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(NULL, pdu);
+	struct px_server *s = pick_server(d, pdu, kind);
+	if (!s) {
+		LPW_WARN("proxy", "%s: no server for this request (no bootstrap server configured?)", d->cfg->id);
+		answer_locally(d, pdu, coap_pdu_get_type(pdu) == COAP_MESSAGE_CON ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON,
+		               COAP_RESPONSE_CODE_NOT_FOUND);
+		coap_delete_pdu(pdu);
+		return;
+	}
+	forward_to_server(s, pdu);
+}
+
+int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+{
+	struct pdev *d = pdev_of(px, dev);
+	if (!d)
+		return -EINVAL;
+	const char *reason = NULL;
+	coap_pdu_t *pdu = lpw_coap_parse_udp(data, len, &reason);
+	if (!pdu) {
+		reject_malformed(d, data, len, reason ? reason : "unparseable");
+		return -EBADMSG;
+	}
+	px->stats->msgs_up[dev->binding]++;
+	if (lpw_log_enabled(LOG_DEBUG)) {
+		char desc[160];
+		LPW_DEBUG("proxy", "%s -> %s", dev->id, lpw_coap_describe(pdu, desc, sizeof(desc)));
+	}
+	coap_pdu_type_t type = coap_pdu_get_type(pdu);
+	coap_pdu_code_t code = coap_pdu_get_code(pdu);
+
+	if (type == COAP_MESSAGE_ACK || type == COAP_MESSAGE_RST) {
+		px_on_device_ack(d, pdu);
+		coap_delete_pdu(pdu);
+		return 0;
+	}
+	if (code == COAP_EMPTY_CODE) {
+		if (type == COAP_MESSAGE_CON) /* CoAP ping (RFC 7252 §4.3): answered with RST, never forwarded */
+			answer_locally(d, pdu, COAP_MESSAGE_RST, COAP_EMPTY_CODE);
+		coap_delete_pdu(pdu);
+		return 0;
+	}
+	const uint8_t *cached = NULL;
+	size_t cached_len = 0;
+	switch (lpw_dedup_check(d->dedup, coap_pdu_get_mid(pdu), type == COAP_MESSAGE_CON, lpw_loop_now(px->loop),
+	                        &cached, &cached_len)) {
+	case LPW_DEDUP_ANSWERED:
+		px->stats->duplicates++;
+		px->stats->msgs_down[dev->binding]++;
+		px->hooks->send_to_device(px->hooks->arg, dev, cached, cached_len);
+		coap_delete_pdu(pdu);
+		return 0;
+	case LPW_DEDUP_PENDING:
+		px->stats->duplicates++;
+		coap_delete_pdu(pdu);
+		return 0;
+	default:
+		break;
+	}
+	if (COAP_RESPONSE_CLASS(code) >= 2) {
+		bool matched = px_on_device_response(d, pdu);
+		if (type == COAP_MESSAGE_CON)
+			answer_locally(d, pdu, matched ? COAP_MESSAGE_ACK : COAP_MESSAGE_RST, COAP_EMPTY_CODE);
+		coap_delete_pdu(pdu);
+		return 0;
+	}
+	device_request(d, pdu);
+	return 0;
+}
+
+static uint32_t southbound_size(const lpw_config_t *cfg, const lpw_config_device_t *dev)
+{
+	if (dev->max_message_size)
+		return dev->max_message_size;
+	if (dev->binding == LPW_BINDING_NIDD_SGI)
+		return cfg->sgi.max_message_size;
+	return 0;
+}
+
+static int pdev_init(lpw_proxy_t *px, struct pdev *d, const lpw_config_device_t *dev)
+{
+	d->px = px;
+	d->cfg = dev;
+	d->next_mid = (uint16_t)(lpw_loop_now(px->loop) * 7919u + (uintptr_t)d);
+	d->dedup = lpw_dedup_new(DEDUP_CAPACITY);
+	if (!d->dedup)
+		return -ENOMEM;
+	d->nservers = (unsigned)dev->nservers;
+	uint32_t size = southbound_size(px->cfg, dev);
+	for (unsigned i = 0; i <= d->nservers; i++) {
+		const lpw_config_server_t *srv = i < d->nservers ? dev->servers[i] : dev->bootstrap;
+		if (!srv)
+			break;
+		struct px_server *s = &d->servers[i];
+		s->dev = d;
+		s->index = i;
+		s->link = lpw_uplink_new(px->upstream, dev, srv, size, s);
+		s->reg = lpw_reg_new();
+		if (!s->link || !s->reg)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pdev_free(struct pdev *d)
+{
+	px_downlinks_free(d);
+	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++)
+		if (d->inflight[i].used)
+			end_inflight(&d->inflight[i]);
+	for (unsigned i = 0; i <= d->nservers && i <= LPW_DEVICE_MAX_SERVERS; i++) {
+		struct px_server *s = &d->servers[i];
+		for (size_t k = 0; k < s->nheld; k++)
+			coap_delete_pdu(s->held[k]);
+		lpw_uplink_free(s->link);
+		lpw_reg_free(s->reg);
+	}
+	lpw_dedup_free(d->dedup);
+}
+
+lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks)
+{
+	lpw_proxy_t *px = calloc(1, sizeof(*px));
+	if (!px)
+		return NULL;
+	px->loop = loop;
+	px->cfg = cfg;
+	px->stats = stats;
+	px->hooks = hooks;
+	for (int k = 0; k < LPW_BINDING_COUNT; k++)
+		px->retransmit[k] = true;
+	px->upstream_hooks = (lpw_upstream_hooks_t){on_link_state, on_link_response, px_on_server_request};
+	px->upstream = lpw_upstream_new(loop, &cfg->upstream, &px->upstream_hooks);
+	px->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*px->devs));
+	if (!px->upstream || !px->devs)
+		goto fail;
+	for (size_t i = 0; i < cfg->ndevices; i++)
+		if (pdev_init(px, &px->devs[i], &cfg->devices[i]) < 0)
+			goto fail;
+	return px;
+fail:
+	LPW_ERR("proxy", "cannot set up the upstream side (out of memory or no libcoap context)");
+	lpw_proxy_free(px);
+	return NULL;
+}
+
+void lpw_proxy_free(lpw_proxy_t *px)
+{
+	if (!px)
+		return;
+	for (size_t i = 0; px->devs && i < px->cfg->ndevices; i++)
+		if (px->devs[i].px)
+			pdev_free(&px->devs[i]);
+	free(px->devs);
+	lpw_upstream_free(px->upstream);
+	free(px);
+}
+
+void lpw_proxy_set_retransmit(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on)
+{
+	if ((unsigned)kind < LPW_BINDING_COUNT)
+		px->retransmit[kind] = on;
+}

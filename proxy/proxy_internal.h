@@ -1,0 +1,101 @@
+/* Proxy state shared by proxy.c (device -> server) and proxy_server.c (server -> device); nothing else includes it. */
+#ifndef LPW_PROXY_INTERNAL_H
+#define LPW_PROXY_INTERNAL_H
+
+#include <coap3/coap.h>
+
+#include "proxy/dedup.h"
+#include "proxy/proxy.h"
+#include "proxy/registration.h"
+#include "proxy/upstream.h"
+
+#define PX_MAX_INFLIGHT 16 /* device requests waiting for the server's answer, per device */
+#define PX_MAX_DOWNLINKS 16 /* server requests and observations being carried to the device */
+#define PX_MAX_HELD 16      /* device messages held while the upstream connects */
+#define PX_TOKEN_MAX 8
+
+struct pdev;
+
+/* One (device, server) pair: the upstream link and what the server knows of the device. */
+struct px_server {
+	struct pdev *dev;
+	unsigned index;
+	lpw_uplink_t *link;
+	lpw_reg_t *reg;
+	bool reregistering;      /* the gateway's own Register is in flight: hold device messages */
+	bool oscore_reregister;  /* OSCORE device must register again itself: answer its next request 4.04 */
+	coap_pdu_t *held[PX_MAX_HELD]; /* device messages parsed and waiting for the link (owned) */
+	size_t nheld;
+};
+
+/* A device request (or the gateway's own re-Register) waiting for the server. */
+struct px_inflight {
+	bool used;
+	bool gateway_own;
+	struct px_server *srv;
+	uint8_t up_token[PX_TOKEN_MAX];
+	size_t up_token_len;
+	coap_pdu_t *dev_pdu; /* the device's message, kept to re-send if the link drops (owned) */
+	lpw_reg_op_t kind;           /* lpw_reg_kind_t */
+};
+
+/* A server request carried to the device, or an observation the device serves. */
+struct px_downlink {
+	bool used;
+	struct pdev *dev;
+	struct px_server *srv;
+	uint8_t srv_token[PX_TOKEN_MAX];
+	size_t srv_token_len;
+	uint8_t dev_token[PX_TOKEN_MAX];
+	size_t dev_token_len;
+	uint16_t dev_mid;
+	enum { DL_WAIT_ACK, DL_WAIT_SEPARATE, DL_OBSERVING } state;
+	bool observe;         /* the server asked Observe=0 */
+	uint8_t *bytes;       /* the datagram sent to the device, for retransmission (owned) */
+	size_t len;
+	unsigned retries;
+	int64_t timeout_ms;
+	lpw_timer_t timer;
+};
+
+struct pdev {
+	lpw_proxy_t *px;
+	const lpw_config_device_t *cfg;
+	uint16_t next_mid;
+	uint32_t next_token;
+	lpw_dedup_t *dedup;
+	struct px_server servers[LPW_DEVICE_MAX_SERVERS + 1]; /* [nservers] is the bootstrap server, if any */
+	unsigned nservers;
+	struct px_inflight inflight[PX_MAX_INFLIGHT];
+	struct px_downlink downlinks[PX_MAX_DOWNLINKS];
+};
+
+struct lpw_proxy {
+	lpw_loop_t *loop;
+	const lpw_config_t *cfg;
+	lpw_stats_t *stats;
+	const lpw_proxy_hooks_t *hooks;
+	lpw_upstream_t *upstream;
+	lpw_upstream_hooks_t upstream_hooks;
+	struct pdev *devs; /* one per configured device, same index */
+	uint64_t next_up_token;
+	bool retransmit[LPW_BINDING_COUNT];
+};
+
+/* proxy.c */
+int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu);
+void px_publish_state(struct px_server *s);
+void px_event(struct pdev *d, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint16_t px_device_mid(struct pdev *d);
+
+/* proxy_server.c: the server -> device direction */
+void px_on_server_request(void *owner, lpw_uplink_t *link, const coap_pdu_t *request);
+/* A response or notification from the device (not an Empty message). Returns true if it matched a downlink. */
+bool px_on_device_response(struct pdev *d, const coap_pdu_t *pdu);
+/* An ACK or RST from the device for one of our CONs. */
+void px_on_device_ack(struct pdev *d, const coap_pdu_t *pdu);
+/* The link to srv is gone: end what was carried for it. */
+void px_downlinks_link_lost(struct px_server *srv);
+void px_downlinks_free(struct pdev *d);
+
+#endif

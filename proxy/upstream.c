@@ -1,0 +1,492 @@
+/* Upstream links on libcoap 4.3.1: contexts per CSM size class joined to our loop, sessions per link,
+ * reconnect back-off, TLS alert classification. */
+#include "proxy/upstream.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gateway/log.h"
+#include "proxy/alerts.h"
+
+#define MAX_CONTEXTS 8 /* size classes: a handful, not one per device (DESIGN.md decision 1) */
+
+struct size_class {
+	coap_context_t *ctx;
+	uint32_t max_message_size;
+	int fd;
+};
+
+struct lpw_upstream {
+	lpw_loop_t *loop;
+	const lpw_config_upstream_t *cfg;
+	const lpw_upstream_hooks_t *hooks;
+	struct size_class classes[MAX_CONTEXTS];
+	size_t nclasses;
+	lpw_timer_t io_timer; /* libcoap's own retransmit/keepalive/CSM deadlines */
+	int last_alert;       /* TLS alert seen in libcoap's log during the current I/O turn, -1 none */
+	uint32_t rng;
+};
+
+struct lpw_uplink {
+	lpw_upstream_t *up;
+	const lpw_config_device_t *dev;
+	const lpw_config_server_t *srv;
+	struct size_class *cls;
+	void *owner;
+	coap_session_t *session;
+	lpw_link_state_t state;
+	char reason[128];
+	uint32_t attempt;
+	uint32_t reconnects;
+	bool ever_up;
+	lpw_timer_t retry_timer;
+	lpw_timer_t release_timer;
+	coap_session_t *dead_session; /* released outside libcoap's callbacks */
+};
+
+static lpw_upstream_t *log_owner; /* libcoap's log handler has no user argument */
+
+const char *lpw_link_state_name(lpw_link_state_t s)
+{
+	static const char *const names[] = {"down", "connecting", "up", "failed"};
+	return (unsigned)s < 4 ? names[s] : "?";
+}
+
+/* OpenSSL's long alert texts, as libcoap 4.3.1 logs them ("SSL3 alert read:fatal:decrypt error"). */
+static int alert_from_text(const char *text)
+{
+	static const struct {
+		const char *text;
+		int code;
+	} map[] = {
+		{"close notify", 0},           {"unexpected_message", 10},    {"unexpected message", 10},
+		{"bad record mac", 20},        {"decryption failed", 21},     {"record overflow", 22},
+		{"decompression failure", 30}, {"handshake failure", 40},     {"no certificate", 41},
+		{"bad certificate", 42},       {"unsupported certificate", 43}, {"certificate revoked", 44},
+		{"certificate expired", 45},   {"certificate unknown", 46},   {"illegal parameter", 47},
+		{"unknown CA", 48},            {"access denied", 49},         {"decode error", 50},
+		{"decrypt error", 51},         {"protocol version", 70},      {"insufficient security", 71},
+		{"internal error", 80},        {"user canceled", 90},         {"no renegotiation", 100},
+		{"unsupported extension", 110}, {"certificate unobtainable", 111}, {"unrecognized name", 112},
+		{"bad certificate status response", 113}, {"bad certificate hash value", 114},
+		{"unknown PSK identity", 115},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(text, map[i].text) == 0)
+			return map[i].code;
+	return -1;
+}
+
+static void coap_log_to_ours(coap_log_t level, const char *message)
+{
+	char line[512];
+	snprintf(line, sizeof(line), "%s", message);
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	const char *alert = strstr(line, "SSL3 alert ");
+	if (alert && log_owner) {
+		/* "SSL3 alert read:fatal:decrypt error" or "write:fatal:..." — the description is after the last ':' */
+		const char *desc = strrchr(alert, ':');
+		if (desc) {
+			int code = alert_from_text(desc + 1);
+			if (code >= 0)
+				log_owner->last_alert = code;
+		}
+	}
+	int ours = level <= LOG_ERR ? LOG_ERR : level == LOG_WARNING ? LOG_WARNING : LOG_DEBUG;
+	LPW_LOG(ours, "libcoap", "%s", line);
+}
+
+static struct lpw_uplink *link_of(coap_session_t *session)
+{
+	return session ? coap_session_get_app_data(session) : NULL;
+}
+
+static void set_state(lpw_uplink_t *link, lpw_link_state_t state, const char *reason)
+{
+	bool changed = link->state != state || strcmp(link->reason, reason) != 0;
+	link->state = state;
+	snprintf(link->reason, sizeof(link->reason), "%s", reason);
+	if (changed && link->up->hooks->state_changed)
+		link->up->hooks->state_changed(link->owner, link, state, link->reason);
+}
+
+static uint32_t next_random(lpw_upstream_t *up)
+{
+	/* xorshift32: jitter only, no security role */
+	uint32_t x = up->rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return up->rng = x;
+}
+
+/* The whole back-off policy in one place: what to do after the session is lost. */
+static void link_lost(lpw_uplink_t *link, const char *what)
+{
+	lpw_upstream_t *up = link->up;
+	char reason[128];
+	int alert = up->last_alert;
+	up->last_alert = -1;
+
+	if (link->session) {
+		coap_session_set_app_data(link->session, NULL);
+		link->dead_session = link->session;
+		link->session = NULL;
+		if (lpw_loop_timer_in(up->loop, &link->release_timer, 0) < 0)
+			LPW_ERR("upstream", "%s: cannot schedule session release", link->dev->id);
+	}
+	if (alert >= 0 && lpw_alert_classify((uint8_t)alert) == LPW_ALERT_FAIL) {
+		snprintf(reason, sizeof(reason), "TLS alert %s (%d): not retrying", lpw_alert_name((uint8_t)alert), alert);
+		LPW_ERR("upstream", "%s -> %s: %s", link->dev->id, link->srv->name, reason);
+		set_state(link, LPW_LINK_FAILED, reason);
+		return;
+	}
+	int64_t delay = lpw_backoff_next_ms(link->attempt++, (int64_t)up->cfg->reconnect_min_s * 1000,
+	                                    (int64_t)up->cfg->reconnect_max_s * 1000, next_random(up));
+	if (alert >= 0)
+		snprintf(reason, sizeof(reason), "%s: TLS alert %s (%d); retry in %lld ms", what,
+		         lpw_alert_name((uint8_t)alert), alert, (long long)delay);
+	else
+		snprintf(reason, sizeof(reason), "%s; retry in %lld ms", what, (long long)delay);
+	if (link->attempt == 1 || lpw_log_enabled(LOG_DEBUG))
+		LPW_WARN("upstream", "%s -> %s: %s", link->dev->id, link->srv->name, reason);
+	if (lpw_loop_timer_in(up->loop, &link->retry_timer, delay) < 0)
+		LPW_ERR("upstream", "%s: cannot schedule reconnect", link->dev->id);
+	set_state(link, LPW_LINK_DOWN, reason);
+}
+
+static int on_event(coap_session_t *session, const coap_event_t event)
+{
+	lpw_uplink_t *link = link_of(session);
+	if (!link)
+		return 0;
+	switch (event) {
+	case COAP_EVENT_SESSION_CONNECTED:
+		link->attempt = 0;
+		if (link->ever_up)
+			link->reconnects++;
+		link->ever_up = true;
+		LPW_INFO("upstream", "%s -> %s: connected", link->dev->id, link->srv->name);
+		set_state(link, LPW_LINK_UP, "");
+		break;
+	case COAP_EVENT_TCP_FAILED:
+		link_lost(link, "TCP connect failed");
+		break;
+	case COAP_EVENT_DTLS_ERROR:
+		link_lost(link, "TLS handshake failed");
+		break;
+	case COAP_EVENT_SESSION_FAILED:
+		link_lost(link, "session failed (no CSM from the server)");
+		break;
+	case COAP_EVENT_TCP_CLOSED:
+	case COAP_EVENT_SESSION_CLOSED:
+	case COAP_EVENT_DTLS_CLOSED:
+		link_lost(link, "connection closed by the server");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent, const coap_pdu_t *received,
+                                   const coap_mid_t mid)
+{
+	lpw_uplink_t *link = link_of(session);
+	if (link && link->up->hooks->response)
+		link->up->hooks->response(link->owner, link, received);
+	return COAP_RESPONSE_OK;
+}
+
+static void on_server_request(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
+                              const coap_string_t *query, coap_pdu_t *response)
+{
+	lpw_uplink_t *link = link_of(session);
+	/* The response PDU is left untouched: libcoap then sends nothing, and the owner answers later with a
+	 * response carrying this request's token (DESIGN.md decision 1). */
+	if (link && link->up->hooks->request)
+		link->up->hooks->request(link->owner, link, request);
+}
+
+static void process_class(lpw_upstream_t *up, struct size_class *cls)
+{
+	up->last_alert = -1;
+	log_owner = up;
+	coap_io_process(cls->ctx, COAP_IO_NO_WAIT);
+}
+
+static void on_coap_fd(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	lpw_upstream_t *up = arg;
+	for (size_t i = 0; i < up->nclasses; i++)
+		if (up->classes[i].fd == fd)
+			process_class(up, &up->classes[i]);
+}
+
+static void on_io_timer(lpw_timer_t *t, int64_t now)
+{
+	lpw_upstream_t *up = lpw_container_of(t, lpw_upstream_t, io_timer);
+	for (size_t i = 0; i < up->nclasses; i++)
+		process_class(up, &up->classes[i]);
+}
+
+/* Before the loop sleeps: wake up for libcoap's nearest deadline. */
+static void prepare(lpw_loop_t *loop, void *arg)
+{
+	lpw_upstream_t *up = arg;
+	coap_tick_t now;
+	coap_ticks(&now);
+	unsigned int wait = 0;
+	for (size_t i = 0; i < up->nclasses; i++) {
+		unsigned int w = coap_io_prepare_epoll(up->classes[i].ctx, now);
+		if (w && (!wait || w < wait))
+			wait = w;
+	}
+	if (wait) {
+		if (lpw_loop_timer_in(loop, &up->io_timer, wait) < 0)
+			LPW_ERR("upstream", "cannot arm libcoap timer");
+	} else {
+		lpw_loop_timer_clear(loop, &up->io_timer);
+	}
+}
+
+/* Options the gateway carries without understanding them; libcoap would answer 4.02 to unknown critical ones. */
+static const uint16_t carried_options[] = {9 /* OSCORE */, 16 /* Hop-Limit */, 252 /* Echo */,
+                                           258 /* No-Response */, 292 /* Request-Tag */};
+
+static struct size_class *class_for(lpw_upstream_t *up, uint32_t max_message_size)
+{
+	for (size_t i = 0; i < up->nclasses; i++)
+		if (up->classes[i].max_message_size == max_message_size)
+			return &up->classes[i];
+	if (up->nclasses == MAX_CONTEXTS) {
+		LPW_WARN("upstream", "more than %d message size classes; using the first", MAX_CONTEXTS);
+		return &up->classes[0];
+	}
+	coap_context_t *ctx = coap_new_context(NULL);
+	if (!ctx)
+		return NULL;
+	coap_register_event_handler(ctx, on_event);
+	coap_register_response_handler(ctx, on_response);
+	coap_context_set_csm_timeout(ctx, up->cfg->csm_timeout_s);
+	coap_context_set_keepalive(ctx, up->cfg->ping_interval_s);
+	if (max_message_size)
+		coap_context_set_csm_max_message_size(ctx, max_message_size);
+	for (size_t i = 0; i < sizeof(carried_options) / sizeof(carried_options[0]); i++)
+		coap_register_option(ctx, carried_options[i]);
+	coap_resource_t *unknown = coap_resource_unknown_init2(on_server_request, 0);
+	static const coap_request_t methods[] = {COAP_REQUEST_GET,   COAP_REQUEST_POST,  COAP_REQUEST_DELETE,
+	                                         COAP_REQUEST_FETCH, COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH};
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		coap_register_request_handler(unknown, methods[i], on_server_request);
+	coap_add_resource(ctx, unknown);
+
+	struct size_class *cls = &up->classes[up->nclasses];
+	cls->ctx = ctx;
+	cls->max_message_size = max_message_size;
+	cls->fd = coap_context_get_coap_fd(ctx);
+	if (cls->fd < 0 || lpw_loop_add_fd(up->loop, cls->fd, EPOLLIN, on_coap_fd, up) < 0) {
+		LPW_ERR("upstream", "libcoap has no epoll descriptor to join our loop");
+		coap_free_context(ctx);
+		return NULL;
+	}
+	up->nclasses++;
+	return cls;
+}
+
+lpw_upstream_t *lpw_upstream_new(lpw_loop_t *loop, const lpw_config_upstream_t *cfg, const lpw_upstream_hooks_t *hooks)
+{
+	lpw_upstream_t *up = calloc(1, sizeof(*up));
+	if (!up)
+		return NULL;
+	coap_startup();
+	coap_set_log_handler(coap_log_to_ours);
+	coap_set_log_level(lpw_log_enabled(LOG_DEBUG) ? LOG_DEBUG : LOG_INFO);
+	up->loop = loop;
+	up->cfg = cfg;
+	up->hooks = hooks;
+	up->last_alert = -1;
+	up->rng = (uint32_t)lpw_loop_now(loop) ^ 0x9e3779b9u;
+	lpw_timer_init(&up->io_timer, on_io_timer);
+	if (lpw_loop_add_prepare(loop, prepare, up) < 0) {
+		free(up);
+		return NULL;
+	}
+	log_owner = up;
+	return up;
+}
+
+void lpw_upstream_free(lpw_upstream_t *up)
+{
+	if (!up)
+		return;
+	lpw_loop_timer_clear(up->loop, &up->io_timer);
+	for (size_t i = 0; i < up->nclasses; i++) {
+		lpw_loop_del_fd(up->loop, up->classes[i].fd);
+		coap_free_context(up->classes[i].ctx);
+	}
+	if (log_owner == up)
+		log_owner = NULL;
+	free(up);
+}
+
+static void on_release_timer(lpw_timer_t *t, int64_t now)
+{
+	lpw_uplink_t *link = lpw_container_of(t, lpw_uplink_t, release_timer);
+	if (link->dead_session) {
+		coap_session_release(link->dead_session);
+		link->dead_session = NULL;
+	}
+}
+
+static void on_retry_timer(lpw_timer_t *t, int64_t now)
+{
+	lpw_uplink_t *link = lpw_container_of(t, lpw_uplink_t, retry_timer);
+	int rc = lpw_uplink_connect(link);
+	if (rc < 0)
+		link_lost(link, rc == -EHOSTUNREACH ? "server address does not resolve" : "cannot create session");
+}
+
+lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev, const lpw_config_server_t *srv,
+                             uint32_t max_message_size, void *owner)
+{
+	lpw_uplink_t *link = calloc(1, sizeof(*link));
+	if (!link)
+		return NULL;
+	link->cls = class_for(up, max_message_size);
+	if (!link->cls) {
+		free(link);
+		return NULL;
+	}
+	link->up = up;
+	link->dev = dev;
+	link->srv = srv;
+	link->owner = owner;
+	link->state = LPW_LINK_DOWN;
+	snprintf(link->reason, sizeof(link->reason), "not connected yet");
+	lpw_timer_init(&link->retry_timer, on_retry_timer);
+	lpw_timer_init(&link->release_timer, on_release_timer);
+	return link;
+}
+
+void lpw_uplink_free(lpw_uplink_t *link)
+{
+	if (!link)
+		return;
+	lpw_loop_timer_clear(link->up->loop, &link->retry_timer);
+	lpw_loop_timer_clear(link->up->loop, &link->release_timer);
+	if (link->session) {
+		coap_session_set_app_data(link->session, NULL);
+		coap_session_release(link->session);
+	}
+	if (link->dead_session)
+		coap_session_release(link->dead_session);
+	free(link);
+}
+
+static int resolve(const lpw_config_server_t *srv, coap_address_t *out)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", srv->port);
+	/* Numeric hosts resolve without I/O; a name is looked up synchronously (rare: at connect only). */
+	if (getaddrinfo(srv->host, port, &hints, &res) != 0 || !res)
+		return -EHOSTUNREACH;
+	coap_address_init(out);
+	out->size = res->ai_addrlen;
+	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* The device's own credentials win over the server's (DESIGN.md decision 3). */
+static const lpw_config_tls_t *credentials(const lpw_uplink_t *link)
+{
+	const lpw_config_tls_t *d = &link->dev->tls;
+	if (d->identity_len || d->cert_file)
+		return d;
+	return &link->srv->tls;
+}
+
+static coap_session_t *open_tls(lpw_uplink_t *link, const coap_address_t *addr)
+{
+	const lpw_config_tls_t *tls = credentials(link);
+	char *sni = link->srv->tls.sni ? link->srv->tls.sni : link->srv->host;
+	if (tls->identity_len) {
+		coap_dtls_cpsk_t psk = {.version = COAP_DTLS_CPSK_SETUP_VERSION, .client_sni = sni};
+		psk.psk_info.identity.s = (const uint8_t *)tls->identity;
+		psk.psk_info.identity.length = tls->identity_len;
+		psk.psk_info.key.s = tls->key;
+		psk.psk_info.key.length = tls->key_len;
+		return coap_new_client_session_psk2(link->cls->ctx, NULL, addr, COAP_PROTO_TLS, &psk);
+	}
+	coap_dtls_pki_t pki = {.version = COAP_DTLS_PKI_SETUP_VERSION, .client_sni = sni};
+	const char *ca = link->srv->tls.ca_file ? link->srv->tls.ca_file : tls->ca_file;
+	pki.verify_peer_cert = ca != NULL;
+	pki.check_common_ca = ca != NULL;
+	pki.check_cert_revocation = 0;
+	pki.pki_key.key_type = COAP_PKI_KEY_PEM;
+	pki.pki_key.key.pem.ca_file = ca;
+	pki.pki_key.key.pem.public_cert = tls->cert_file;
+	pki.pki_key.key.pem.private_key = tls->key_file;
+	return coap_new_client_session_pki(link->cls->ctx, NULL, addr, COAP_PROTO_TLS, &pki);
+}
+
+int lpw_uplink_connect(lpw_uplink_t *link)
+{
+	if (link->state != LPW_LINK_DOWN || lpw_timer_armed(&link->retry_timer) || link->session)
+		return 0;
+	coap_address_t addr;
+	int rc = resolve(link->srv, &addr);
+	if (rc < 0)
+		return rc;
+	coap_session_t *s = link->srv->secure ? open_tls(link, &addr)
+	                                      : coap_new_client_session(link->cls->ctx, NULL, &addr, COAP_PROTO_TCP);
+	if (!s)
+		return -ENOMEM;
+	link->session = s;
+	coap_session_set_app_data(s, link);
+	set_state(link, LPW_LINK_CONNECTING, "connecting");
+	LPW_DEBUG("upstream", "%s -> %s: connecting to %s", link->dev->id, link->srv->name, link->srv->uri);
+	return 0;
+}
+
+int lpw_uplink_send(lpw_uplink_t *link, coap_pdu_t *pdu)
+{
+	if (link->state != LPW_LINK_UP || !link->session) {
+		coap_delete_pdu(pdu);
+		return -ENOTCONN;
+	}
+	log_owner = link->up;
+	if (coap_send(link->session, pdu) == COAP_INVALID_MID)
+		return -EIO;
+	return 0;
+}
+
+lpw_link_state_t lpw_uplink_state(const lpw_uplink_t *link)
+{
+	return link->state;
+}
+
+const char *lpw_uplink_reason(const lpw_uplink_t *link)
+{
+	return link->reason;
+}
+
+const lpw_config_server_t *lpw_uplink_server(const lpw_uplink_t *link)
+{
+	return link->srv;
+}
+
+uint32_t lpw_uplink_reconnects(const lpw_uplink_t *link)
+{
+	return link->reconnects;
+}
