@@ -30,6 +30,7 @@ typedef struct {
 	lpw_proxy_t *proxy;
 	lpw_proxy_hooks_t proxy_hooks;
 	lpw_stats_t stats;
+	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
 	int sigfd;
 	int exit_code;
 } gateway_t;
@@ -63,12 +64,20 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 	gateway_t *g = arg;
 	if (!g->telemetry)
 		return;
-	json_t *j = json_pack("{s:s, s:b, s:i, s:s, s:s, s:s, s:I}", "server", st->server, "registered",
-	                      st->registered, "lifetime", (json_int_t)st->lifetime_s, "upstream", st->upstream, "reason",
-	                      st->reason, "location", st->location, "last_seen", (json_int_t)lpw_clock_wall_s());
-	if (j && lpw_telemetry_device_state(g->telemetry, st->device_id, j) < 0)
+	/* A device may have several servers: its retained state holds one entry per server. */
+	json_t *dev = json_object_get(g->device_states, st->device_id);
+	if (!dev) {
+		dev = json_pack("{s:{}}", "servers");
+		if (!dev || json_object_set_new(g->device_states, st->device_id, dev) < 0)
+			return;
+	}
+	json_t *srv = json_pack("{s:b, s:i, s:s, s:s, s:s}", "registered", st->registered, "lifetime",
+	                        (json_int_t)st->lifetime_s, "upstream", st->upstream, "reason", st->reason, "location",
+	                        st->location);
+	json_object_set_new(json_object_get(dev, "servers"), st->server, srv);
+	json_object_set_new(dev, "last_change", json_integer(lpw_clock_wall_s()));
+	if (lpw_telemetry_device_state(g->telemetry, st->device_id, dev) < 0)
 		LPW_DEBUG("gateway", "%s: device state not published", st->device_id);
-	json_decref(j);
 }
 
 static int send_to_device(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
@@ -190,6 +199,7 @@ static int start(gateway_t *g)
 		if (!g->telemetry)
 			return -ENOMEM;
 	}
+	g->device_states = json_object();
 	g->proxy_hooks = (lpw_proxy_hooks_t){send_to_device, on_device_state, on_event, g};
 	g->router = lpw_router_new(g->cfg, &g->stats, deliver_to_proxy, g);
 	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks) : NULL;
@@ -210,6 +220,7 @@ static void stop(gateway_t *g)
 	lpw_router_free(g->router);
 	lpw_proxy_free(g->proxy);
 	lpw_telemetry_free(g->telemetry);
+	json_decref(g->device_states);
 	lpw_store_close(g->store);
 	if (g->sigfd >= 0) {
 		lpw_loop_del_fd(g->loop, g->sigfd);

@@ -124,6 +124,17 @@ int lpw_loop_add_prepare(lpw_loop_t *loop, lpw_prepare_cb cb, void *arg)
 	return 0;
 }
 
+void lpw_loop_del_prepare(lpw_loop_t *loop, lpw_prepare_cb cb, void *arg)
+{
+	for (size_t i = 0; i < loop->nprepare; i++) {
+		if (loop->prepare[i].cb == cb && loop->prepare[i].arg == arg) {
+			memmove(&loop->prepare[i], &loop->prepare[i + 1], (loop->nprepare - i - 1) * sizeof(loop->prepare[0]));
+			loop->nprepare--;
+			return;
+		}
+	}
+}
+
 int64_t lpw_loop_now(const lpw_loop_t *loop)
 {
 	return loop->now_ms;

@@ -32,6 +32,9 @@ void lpw_loop_del_fd(lpw_loop_t *loop, int fd);
 /* Hooks run before each sleep, in registration order. -ENOMEM when full. */
 int lpw_loop_add_prepare(lpw_loop_t *loop, lpw_prepare_cb cb, void *arg) __attribute__((warn_unused_result));
 
+/* Removes a hook added with the same cb and arg; harmless if absent. */
+void lpw_loop_del_prepare(lpw_loop_t *loop, lpw_prepare_cb cb, void *arg);
+
 /* The loop's idea of now: read once per turn, so everything in one turn sees the same time. */
 int64_t lpw_loop_now(const lpw_loop_t *loop);
 lpw_clock_t *lpw_loop_clock(lpw_loop_t *loop);

@@ -329,6 +329,7 @@ void lpw_upstream_free(lpw_upstream_t *up)
 	if (!up)
 		return;
 	lpw_loop_timer_clear(up->loop, &up->io_timer);
+	lpw_loop_del_prepare(up->loop, prepare, up);
 	for (size_t i = 0; i < up->nclasses; i++) {
 		lpw_loop_del_fd(up->loop, up->classes[i].fd);
 		coap_free_context(up->classes[i].ctx);
