@@ -1,0 +1,80 @@
+/* device-sim client engine: one simulated LwM2M 1.1 client speaking datagram CoAP over a pluggable link. */
+#ifndef LPW_DEVSIM_CLIENT_H
+#define LPW_DEVSIM_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway/loop.h"
+#include "tools/device-sim/link.h"
+
+typedef struct lpw_devsim_client lpw_devsim_client_t;
+
+typedef enum {
+	LPW_DEVSIM_NOTIFY_CON,
+	LPW_DEVSIM_NOTIFY_NON,
+	LPW_DEVSIM_NOTIFY_MIXED, /* alternating: NON, CON, NON, CON, ... */
+} lpw_devsim_notify_type_t;
+
+/* One event as a one-line JSON object, e.g. {"event":"registered","ep":"dev-0","location":"/rd/5"}.
+ * json is borrowed for the call. */
+typedef void (*lpw_devsim_event_cb)(void *arg, const char *json);
+
+typedef struct {
+	const char *endpoint;   /* copied; required */
+	const char *binding;    /* copied; the b= query and /1/0/7 */
+	const char *server_uri; /* copied; /0/0/0 */
+	uint32_t lifetime_s;    /* lt=; Update is sent at 90 % of it */
+	/* RFC 7252 §4.8 transmission parameters; retransmit false sends every CON once (LoRaWAN App. C link) */
+	bool retransmit;
+	uint32_t ack_timeout_ms;
+	double ack_random_factor;
+	unsigned int max_retransmit;
+	uint32_t notify_interval_s; /* notification period when the server set no pmax */
+	lpw_devsim_notify_type_t notify_type;
+	uint32_t seed; /* message IDs, tokens and retransmission jitter; fixed in tests */
+	lpw_devsim_event_cb on_event;
+	void *event_arg; /* borrowed */
+} lpw_devsim_config_t;
+
+/* Fills RFC 7252 and LwM2M defaults: binding "U", lifetime 300 s, retransmission on with ACK_TIMEOUT 2 s,
+ * ACK_RANDOM_FACTOR 1.5, MAX_RETRANSMIT 4, notifications every 2 s as CON, server URI coap://127.0.0.1:5683. */
+void lpw_devsim_config_defaults(lpw_devsim_config_t *cfg);
+
+/*
+ * loop: borrowed, must outlive the client; its clock drives every timer. link: copied (its ctx is borrowed); when
+ * link->fd >= 0 the client watches it on the loop. cfg: copied. Nothing is sent until lpw_devsim_client_register().
+ * NULL on failure (logged).
+ */
+lpw_devsim_client_t *lpw_devsim_client_new(lpw_loop_t *loop, const lpw_devsim_link_t *link,
+                                           const lpw_devsim_config_t *cfg);
+/* Stops timers and watching; sends nothing. Accepts NULL. */
+void lpw_devsim_client_free(lpw_devsim_client_t *c);
+
+/* Register (POST /rd?ep&lt&lwm2m=1.1&b). 0, -ENOMEM, -EBUSY (too many exchanges in flight), -errno of the link. */
+int lpw_devsim_client_register(lpw_devsim_client_t *c);
+/* Registration Update to the remembered location. Also -ENOTCONN when not registered. */
+int lpw_devsim_client_update(lpw_devsim_client_t *c);
+/* De-register (DELETE location). -ENOTCONN when not registered. */
+int lpw_devsim_client_deregister(lpw_devsim_client_t *c);
+/* LwM2M Send: POST /dp with the SenML JSON of path ("/3303/0/5700"; borrowed). -EINVAL bad path, -ENOENT. */
+int lpw_devsim_client_send(lpw_devsim_client_t *c, const char *path);
+/* Queue-mode sleep: everything received is dropped and notifications pause until wake. */
+void lpw_devsim_client_sleep(lpw_devsim_client_t *c);
+/* Wakes and sends an Update (or a Register when not registered), so the gateway sees the device. */
+int lpw_devsim_client_wake(lpw_devsim_client_t *c);
+
+/* Feeds one received datagram (borrowed). Malformed input is reported as an "error" event and dropped.
+ * 0, or -EPROTO for a datagram that did not parse. */
+int lpw_devsim_client_input(lpw_devsim_client_t *c, const uint8_t *data, size_t len);
+
+bool lpw_devsim_client_registered(const lpw_devsim_client_t *c);
+/* "/rd/5", or "" before registration. Borrowed, valid until the next registration. */
+const char *lpw_devsim_client_location(const lpw_devsim_client_t *c);
+/* Confirmable exchanges this client still waits on. */
+size_t lpw_devsim_client_pending(const lpw_devsim_client_t *c);
+/* Active observations. */
+size_t lpw_devsim_client_observations(const lpw_devsim_client_t *c);
+
+#endif

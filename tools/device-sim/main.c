@@ -1,0 +1,364 @@
+/* device-sim: N simulated LwM2M 1.1 clients on one loop, driven from the command line and stdin. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <coap3/coap.h>
+
+#include "gateway/log.h"
+#include "tools/device-sim/client.h"
+#include "tools/device-sim/link_udp.h"
+
+#define MAX_DEVICES 4096
+#define QUIT_GRACE_MS 5000 /* how long `quit` waits for De-register answers */
+
+struct sim {
+	lpw_loop_t *loop;
+	size_t count;
+	lpw_devsim_client_t **clients;
+	lpw_devsim_udp_t **links;
+	bool quiet;
+	bool quitting;
+	int64_t quit_deadline;
+	char line[512];
+	size_t line_len;
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void on_event(void *arg, const char *json)
+{
+	struct sim *s = arg;
+	if (s->quiet && !strstr(json, "\"event\":\"error\""))
+		return;
+	fputs(json, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: device-sim --link udp --gateway HOST:PORT --bind ADDR [--endpoint EP] [--lifetime S]\n"
+	           "         [--binding U|UQ] [--count N] [--notify-interval S] [--notify-type con|non|mixed]\n"
+	           "         [--no-retransmit] [--control stdin] [--quiet] [--seed N]\n"
+	           "With --count N, device i binds ADDR+i and is called EP-i. Events go to stdout as JSON lines;\n"
+	           "--quiet keeps only error events. Control lines on stdin: register, update, deregister,\n"
+	           "send PATH, sleep, wake, quit.\n");
+}
+
+static void start_quit(struct sim *s)
+{
+	if (s->quitting)
+		return;
+	s->quitting = true;
+	s->quit_deadline = lpw_loop_now(s->loop) + QUIT_GRACE_MS;
+	for (size_t i = 0; i < s->count; i++)
+		if (lpw_devsim_client_registered(s->clients[i]))
+			lpw_devsim_client_deregister(s->clients[i]);
+}
+
+static int for_all(struct sim *s, int (*verb)(lpw_devsim_client_t *))
+{
+	int rc = 0;
+	for (size_t i = 0; i < s->count; i++) {
+		int r = verb(s->clients[i]);
+		rc = rc ? rc : r;
+	}
+	return rc;
+}
+
+static void command(struct sim *s, char *cmd)
+{
+	int rc = 0;
+	cmd[strcspn(cmd, "\r")] = '\0';
+	if (!strcmp(cmd, "register")) {
+		rc = for_all(s, lpw_devsim_client_register);
+	} else if (!strcmp(cmd, "update")) {
+		rc = for_all(s, lpw_devsim_client_update);
+	} else if (!strcmp(cmd, "deregister")) {
+		rc = for_all(s, lpw_devsim_client_deregister);
+	} else if (!strncmp(cmd, "send ", 5)) {
+		for (size_t i = 0; i < s->count; i++)
+			rc = rc ? rc : lpw_devsim_client_send(s->clients[i], cmd + 5);
+	} else if (!strcmp(cmd, "sleep")) {
+		for (size_t i = 0; i < s->count; i++)
+			lpw_devsim_client_sleep(s->clients[i]);
+	} else if (!strcmp(cmd, "wake")) {
+		rc = for_all(s, lpw_devsim_client_wake);
+	} else if (!strcmp(cmd, "quit")) {
+		start_quit(s);
+	} else if (cmd[0]) {
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		fprintf(stdout, "{\"event\":\"error\",\"detail\":\"command '%.40s' failed: %s\"}\n", cmd, strerror(-rc)),
+			fflush(stdout);
+}
+
+static void on_stdin(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	struct sim *s = arg;
+	ssize_t n = read(fd, s->line + s->line_len, sizeof(s->line) - 1 - s->line_len);
+	if (n <= 0) {
+		if (n < 0 && errno == EINTR)
+			return;
+		lpw_loop_del_fd(loop, fd); /* end of input means quit, as for a test harness that closes the pipe */
+		start_quit(s);
+		return;
+	}
+	s->line_len += (size_t)n;
+	s->line[s->line_len] = '\0';
+	char *nl;
+	while ((nl = strchr(s->line, '\n'))) {
+		*nl = '\0';
+		command(s, s->line);
+		s->line_len -= (size_t)(nl + 1 - s->line);
+		memmove(s->line, nl + 1, s->line_len + 1);
+	}
+	if (s->line_len == sizeof(s->line) - 1)
+		s->line_len = 0; /* an overlong line is dropped */
+}
+
+struct opts {
+	const char *gw_host;
+	uint16_t gw_port;
+	const char *bind;
+	const char *endpoint;
+	size_t count;
+	bool control;
+	lpw_devsim_config_t cfg;
+};
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return *s && !*end && errno == 0 && *out <= max ? 0 : -EINVAL;
+}
+
+static int parse_gateway(char *arg, struct opts *o)
+{
+	char *colon = strrchr(arg, ':');
+	unsigned long port;
+	if (!colon || parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
+		return -EINVAL;
+	*colon = '\0';
+	/* [::1]:5683 */
+	if (arg[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		arg++;
+	}
+	o->gw_host = arg;
+	o->gw_port = (uint16_t)port;
+	return 0;
+}
+
+static int parse_option(int ch, char *arg, struct opts *o)
+{
+	unsigned long v;
+	switch (ch) {
+	case 'l':
+		return strcmp(arg, "udp") ? -EINVAL : 0; /* LoRaWAN, SMS and SCEF links plug in here later */
+	case 'g':
+		return parse_gateway(arg, o);
+	case 'B':
+		o->bind = arg;
+		return 0;
+	case 'e':
+		o->endpoint = arg;
+		return 0;
+	case 't':
+		return parse_uint(arg, UINT32_MAX, &v) < 0 || v == 0 ? -EINVAL : (o->cfg.lifetime_s = (uint32_t)v, 0);
+	case 'b':
+		o->cfg.binding = arg;
+		return strlen(arg) < 8 ? 0 : -EINVAL;
+	case 'n':
+		return parse_uint(arg, MAX_DEVICES, &v) < 0 || v == 0 ? -EINVAL : (o->count = v, 0);
+	case 'i':
+		return parse_uint(arg, 86400, &v) < 0 || v == 0 ? -EINVAL : (o->cfg.notify_interval_s = (uint32_t)v, 0);
+	case 'T':
+		if (!strcmp(arg, "con"))
+			o->cfg.notify_type = LPW_DEVSIM_NOTIFY_CON;
+		else if (!strcmp(arg, "non"))
+			o->cfg.notify_type = LPW_DEVSIM_NOTIFY_NON;
+		else if (!strcmp(arg, "mixed"))
+			o->cfg.notify_type = LPW_DEVSIM_NOTIFY_MIXED;
+		else
+			return -EINVAL;
+		return 0;
+	case 'R':
+		o->cfg.retransmit = false;
+		return 0;
+	case 'c':
+		o->control = true;
+		return strcmp(arg, "stdin") ? -EINVAL : 0;
+	case 'S':
+		return parse_uint(arg, UINT32_MAX, &v) < 0 ? -EINVAL : (o->cfg.seed = (uint32_t)v, 0);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct opts *o, bool *quiet)
+{
+	static const struct option longopts[] = {
+		{"link", required_argument, NULL, 'l'},           {"gateway", required_argument, NULL, 'g'},
+		{"bind", required_argument, NULL, 'B'},           {"endpoint", required_argument, NULL, 'e'},
+		{"lifetime", required_argument, NULL, 't'},       {"binding", required_argument, NULL, 'b'},
+		{"count", required_argument, NULL, 'n'},          {"notify-interval", required_argument, NULL, 'i'},
+		{"notify-type", required_argument, NULL, 'T'},    {"no-retransmit", no_argument, NULL, 'R'},
+		{"control", required_argument, NULL, 'c'},        {"quiet", no_argument, NULL, 'q'},
+		{"seed", required_argument, NULL, 'S'},           {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch == 'h') {
+			usage(stdout);
+			exit(0);
+		}
+		if (ch == 'q') {
+			*quiet = true;
+			continue;
+		}
+		if (ch == '?' || parse_option(ch, optarg, o) < 0) {
+			if (ch != '?')
+				fprintf(stderr, "device-sim: bad option value: %s\n", optarg);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc || !o->gw_host || !o->bind) {
+		fprintf(stderr, "device-sim: --gateway and --bind are required\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ADDR + i for IPv4 bind addresses; other forms only with --count 1. */
+static int bind_addr(const char *base, size_t i, char *out, size_t cap)
+{
+	struct in_addr a;
+	if (i == 0) {
+		snprintf(out, cap, "%s", base);
+		return 0;
+	}
+	if (inet_pton(AF_INET, base, &a) != 1)
+		return -EINVAL;
+	a.s_addr = htonl(ntohl(a.s_addr) + (uint32_t)i);
+	return inet_ntop(AF_INET, &a, out, (socklen_t)cap) ? 0 : -EINVAL;
+}
+
+static int create_devices(struct sim *s, const struct opts *o)
+{
+	s->clients = calloc(o->count, sizeof(*s->clients));
+	s->links = calloc(o->count, sizeof(*s->links));
+	if (!s->clients || !s->links)
+		return -ENOMEM;
+	s->count = o->count; /* every slot starts NULL, so destroy() can free a partial set */
+	for (size_t i = 0; i < o->count; i++) {
+		char addr[64], ep[80];
+		if (bind_addr(o->bind, i, addr, sizeof(addr)) < 0)
+			return -EINVAL;
+		if (o->count == 1)
+			snprintf(ep, sizeof(ep), "%s", o->endpoint);
+		else
+			snprintf(ep, sizeof(ep), "%s-%zu", o->endpoint, i);
+		s->links[i] = lpw_devsim_udp_new(addr, o->gw_host, o->gw_port);
+		if (!s->links[i])
+			return -EIO;
+		lpw_devsim_link_t link = lpw_devsim_udp_link(s->links[i]);
+		lpw_devsim_config_t cfg = o->cfg;
+		cfg.endpoint = ep;
+		cfg.seed = o->cfg.seed + (uint32_t)i * 7919u;
+		s->clients[i] = lpw_devsim_client_new(s->loop, &link, &cfg);
+		if (!s->clients[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void destroy(struct sim *s)
+{
+	for (size_t i = 0; s->clients && s->links && i < s->count; i++) {
+		lpw_devsim_client_free(s->clients[i]);
+		lpw_devsim_udp_free(s->links[i]);
+	}
+	free(s->clients);
+	free(s->links);
+}
+
+static bool quit_done(struct sim *s)
+{
+	if (lpw_loop_now(s->loop) >= s->quit_deadline)
+		return true;
+	/* only De-registers are waited for; a device that never registered has nothing to say goodbye to */
+	for (size_t i = 0; i < s->count; i++)
+		if (lpw_devsim_client_registered(s->clients[i]))
+			return false;
+	return true;
+}
+
+static int run(struct sim *s, bool control)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (lpw_devsim_client_register(s->clients[i]) < 0)
+			LPW_WARN("devsim", "device %zu: register not sent", i);
+	if (control && lpw_loop_add_fd(s->loop, STDIN_FILENO, EPOLLIN, on_stdin, s) < 0)
+		return -EIO;
+	while (!(s->quitting && quit_done(s))) {
+		int rc = lpw_loop_run_once(s->loop, 200);
+		if (rc < 0)
+			return rc;
+		if (got_signal) {
+			got_signal = 0;
+			start_quit(s);
+		}
+	}
+	if (control)
+		lpw_loop_del_fd(s->loop, STDIN_FILENO);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {.endpoint = "device-sim", .count = 1};
+	struct sim s = {0};
+	lpw_devsim_config_defaults(&o.cfg);
+	if (parse_args(argc, argv, &o, &s.quiet) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	lpw_log_setup(s.quiet ? LOG_ERR : LOG_NOTICE, LPW_LOG_TO_STDERR, "device-sim");
+	coap_startup();
+	coap_set_log_level(LOG_ERR);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	lpw_clock_t *clock = lpw_clock_new_real();
+	s.loop = clock ? lpw_loop_new(clock) : NULL;
+	o.cfg.on_event = on_event;
+	o.cfg.event_arg = &s;
+	int rc = s.loop ? create_devices(&s, &o) : -ENOMEM;
+	if (rc == 0)
+		rc = run(&s, o.control);
+	if (rc < 0)
+		fprintf(stderr, "device-sim: %s\n", strerror(-rc));
+	destroy(&s);
+	lpw_loop_free(s.loop);
+	lpw_clock_free(clock);
+	coap_cleanup();
+	return rc < 0 ? 1 : 0;
+}
