@@ -1,0 +1,344 @@
+/* Server-initiated requests of the test LwM2M server. Every request PDU is built by build_pdu() and every
+ * response goes through lpw_requests_on_response(), so OSCORE can later be added in those two places. */
+#include "tools/lwm2m-test-server/requests.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/log.h"
+#include "tools/lwm2m-test-server/emit.h"
+
+#define TOKEN_LEN 8
+
+typedef struct pending {
+	lpw_requests_t *rq;
+	uint64_t id;         /* the id the next plain response is reported under */
+	uint64_t observe_id; /* the observe command's id; 0 when this is no observation */
+	bool observing;      /* the observation was accepted (first 2.xx with Observe) */
+	bool cancelling;     /* a cancel GET is in flight under id */
+	char ep[LPW_CMD_EP_MAX + 1];
+	char path[LPW_CMD_PATH_MAX + 1];
+	int accept;
+	coap_session_t *session; /* referenced */
+	uint8_t token[TOKEN_LEN];
+	lpw_timer_t timeout;
+	struct pending *next;
+} pending_t;
+
+struct lpw_requests {
+	lpw_loop_t *loop;
+	int64_t timeout_ms;
+	pending_t *head;
+};
+
+/* What one request looks like on the wire, before it becomes a PDU. */
+typedef struct {
+	coap_pdu_code_t code;
+	const uint8_t *token;
+	int observe; /* -1: no Observe option */
+	const char *path;
+	const char *query; /* '&'-separated, NULL for none */
+	int format;        /* -1: none */
+	int accept;        /* -1: none */
+	const uint8_t *payload;
+	size_t payload_len;
+} request_spec_t;
+
+__attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t reason_len, const char *fmt, ...)
+{
+	if (reason && reason_len) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(reason, reason_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+lpw_requests_t *lpw_requests_new(lpw_loop_t *loop, int64_t timeout_ms)
+{
+	lpw_requests_t *rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return NULL;
+	rq->loop = loop;
+	rq->timeout_ms = timeout_ms;
+	return rq;
+}
+
+static void drop(pending_t *p)
+{
+	pending_t **pp = &p->rq->head;
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = p->next;
+	lpw_loop_timer_clear(p->rq->loop, &p->timeout);
+	coap_session_release(p->session);
+	free(p);
+}
+
+void lpw_requests_free(lpw_requests_t *rq)
+{
+	if (!rq)
+		return;
+	while (rq->head)
+		drop(rq->head);
+	free(rq);
+}
+
+/* Adds one option per '/'- or '&'-separated part of s (empty parts skipped). */
+static int add_split(coap_optlist_t **list, uint16_t number, const char *s, char sep)
+{
+	while (s && *s) {
+		const char *end = strchr(s, sep);
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		if (n && !coap_insert_optlist(list, coap_new_optlist(number, n, (const uint8_t *)s)))
+			return -ENOMEM;
+		s = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static int add_uint(coap_optlist_t **list, uint16_t number, unsigned value)
+{
+	uint8_t buf[4];
+	unsigned n = coap_encode_var_safe(buf, sizeof(buf), value);
+	return coap_insert_optlist(list, coap_new_optlist(number, n, buf)) ? 0 : -ENOMEM;
+}
+
+/* The one place request PDUs are built. Sized explicitly with coap_pdu_init (see DESIGN.md decision 1). */
+static int build_pdu(coap_session_t *session, const request_spec_t *spec, coap_pdu_t **out)
+{
+	coap_optlist_t *opts = NULL;
+	int rc = -ENOMEM;
+	coap_pdu_t *pdu = coap_pdu_init(COAP_MESSAGE_CON, spec->code, coap_new_message_id(session),
+	                                coap_session_max_pdu_size(session));
+	if (!pdu)
+		return -ENOMEM;
+	if (!coap_add_token(pdu, TOKEN_LEN, spec->token))
+		goto out;
+	if ((spec->observe >= 0 && add_uint(&opts, COAP_OPTION_OBSERVE, (unsigned)spec->observe)) ||
+	    add_split(&opts, COAP_OPTION_URI_PATH, spec->path, '/') ||
+	    (spec->format >= 0 && add_uint(&opts, COAP_OPTION_CONTENT_FORMAT, (unsigned)spec->format)) ||
+	    add_split(&opts, COAP_OPTION_URI_QUERY, spec->query, '&') ||
+	    (spec->accept >= 0 && add_uint(&opts, COAP_OPTION_ACCEPT, (unsigned)spec->accept)))
+		goto out;
+	rc = -EMSGSIZE;
+	if (opts && !coap_add_optlist_pdu(pdu, &opts))
+		goto out;
+	if (spec->payload_len && !coap_add_data(pdu, spec->payload_len, spec->payload))
+		goto out;
+	*out = pdu;
+	pdu = NULL;
+	rc = 0;
+out:
+	coap_delete_optlist(opts);
+	coap_delete_pdu(pdu);
+	return rc;
+}
+
+static void timed_out(lpw_timer_t *timer, int64_t now_ms)
+{
+	pending_t *p = lpw_container_of(timer, pending_t, timeout);
+	lpw_emit(json_pack("{s:s, s:I, s:s, s:s}", "event", "error", "id", (json_int_t)p->id, "ep", p->ep, "detail",
+	                   "timeout"));
+	if (p->cancelling) {
+		/* The cancel timed out: the observation itself is still there, so keep it. */
+		p->cancelling = false;
+		p->id = p->observe_id;
+		return;
+	}
+	drop(p);
+}
+
+static int send_spec(pending_t *p, const request_spec_t *spec, char *reason, size_t rlen)
+{
+	coap_pdu_t *pdu = NULL;
+	int rc = build_pdu(p->session, spec, &pdu);
+	if (rc)
+		return rc == -EMSGSIZE ? (fail(reason, rlen, "request does not fit the session's message size"), rc)
+		                       : (fail(reason, rlen, "out of memory"), rc);
+	if (coap_send(p->session, pdu) == COAP_INVALID_MID) {
+		fail(reason, rlen, "libcoap refused to send");
+		return -EIO;
+	}
+	if (lpw_loop_timer_in(p->rq->loop, &p->timeout, p->rq->timeout_ms)) {
+		fail(reason, rlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static coap_pdu_code_t method_of(lpw_cmd_kind_t kind)
+{
+	switch (kind) {
+	case LPW_CMD_WRITE:
+	case LPW_CMD_WRITE_ATTR:
+		return COAP_REQUEST_CODE_PUT;
+	case LPW_CMD_WRITE_PARTIAL:
+	case LPW_CMD_EXEC:
+	case LPW_CMD_CREATE:
+		return COAP_REQUEST_CODE_POST;
+	case LPW_CMD_DELETE:
+		return COAP_REQUEST_CODE_DELETE;
+	case LPW_CMD_READ_COMPOSITE:
+		return COAP_REQUEST_CODE_FETCH;
+	default:
+		return COAP_REQUEST_CODE_GET;
+	}
+}
+
+int lpw_requests_send(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cmd, coap_session_t *session,
+                      char *reason, size_t rlen)
+{
+	if (cmd->kind == LPW_CMD_CANCEL || cmd->kind == LPW_CMD_LIST || cmd->kind == LPW_CMD_QUIT)
+		return fail(reason, rlen, "%s is not a request", lpw_command_name(cmd->kind));
+	pending_t *p = calloc(1, sizeof(*p));
+	if (!p)
+		return fail(reason, rlen, "out of memory"), -ENOMEM;
+	p->rq = rq;
+	p->id = id;
+	p->observe_id = cmd->kind == LPW_CMD_OBSERVE ? id : 0;
+	p->accept = cmd->accept;
+	snprintf(p->ep, sizeof(p->ep), "%s", cmd->ep);
+	snprintf(p->path, sizeof(p->path), "%s", cmd->path);
+	/* The token is the request number: unique for this run, and it lets a capture be read by eye. */
+	for (int i = 0; i < TOKEN_LEN; i++)
+		p->token[i] = (uint8_t)(id >> (8 * (TOKEN_LEN - 1 - i)));
+	p->session = coap_session_reference(session);
+	lpw_timer_init(&p->timeout, timed_out);
+	p->next = rq->head;
+	rq->head = p;
+
+	/* LwM2M 1.1.1 Discover: GET with Accept application/link-format (40). */
+	request_spec_t spec = {
+		.code = method_of(cmd->kind),
+		.token = p->token,
+		.observe = cmd->kind == LPW_CMD_OBSERVE ? 0 : -1,
+		.path = cmd->path,
+		.query = cmd->kind == LPW_CMD_WRITE_ATTR ? cmd->query : NULL,
+		.format = cmd->format,
+		.accept = cmd->kind == LPW_CMD_DISCOVER ? LPW_CF_LINK : cmd->accept,
+		.payload = cmd->payload,
+		.payload_len = cmd->payload_len,
+	};
+	int rc = send_spec(p, &spec, reason, rlen);
+	if (rc)
+		drop(p);
+	return rc;
+}
+
+int lpw_requests_cancel(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cmd, char *reason, size_t rlen)
+{
+	pending_t *p = rq->head;
+	while (p && !(p->observe_id == cmd->target_id && strcmp(p->ep, cmd->ep) == 0))
+		p = p->next;
+	if (!p || !p->observing || p->cancelling) {
+		fail(reason, rlen, "no active observation %llu on %s", (unsigned long long)cmd->target_id, cmd->ep);
+		return -ENOENT;
+	}
+	request_spec_t spec = {
+		.code = COAP_REQUEST_CODE_GET,
+		.token = p->token,
+		.observe = 1,
+		.path = p->path,
+		.format = -1,
+		.accept = p->accept,
+	};
+	int rc = send_spec(p, &spec, reason, rlen);
+	if (rc == 0) {
+		p->id = id;
+		p->cancelling = true;
+	}
+	return rc;
+}
+
+static pending_t *find_token(lpw_requests_t *rq, coap_session_t *session, coap_bin_const_t token)
+{
+	for (pending_t *p = rq->head; p; p = p->next)
+		if (p->session == session && token.length == TOKEN_LEN && memcmp(token.s, p->token, TOKEN_LEN) == 0)
+			return p;
+	return NULL;
+}
+
+static int option_uint(const coap_pdu_t *pdu, coap_option_num_t number, unsigned *out)
+{
+	coap_opt_iterator_t it;
+	coap_opt_t *opt = coap_check_option(pdu, number, &it);
+	if (!opt)
+		return -ENOENT;
+	*out = coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt));
+	return 0;
+}
+
+/* Emits one "response" or "notify" line for received; observe < 0 prints as null. */
+static void emit_answer(const pending_t *p, uint64_t id, bool notify, long observe, const coap_pdu_t *received)
+{
+	char code[5];
+	unsigned cf = 0;
+	size_t len = 0;
+	const uint8_t *data = NULL;
+
+	lpw_emit_code(coap_pdu_get_code(received), code);
+	coap_get_data(received, &len, &data);
+	json_t *format = option_uint(received, COAP_OPTION_CONTENT_FORMAT, &cf) == 0 ? json_integer(cf) : json_null();
+	json_t *obj = json_pack("{s:s, s:I, s:s}", "event", notify ? "notify" : "response", "id", (json_int_t)id,
+	                        "ep", p->ep);
+	if (obj && notify)
+		json_object_set_new(obj, "observe", observe >= 0 ? json_integer(observe) : json_null());
+	if (obj) {
+		json_object_set_new(obj, "code", json_string(code));
+		json_object_set_new(obj, "format", format);
+		json_object_set_new(obj, "payload", lpw_emit_payload(data, len));
+		json_object_set_new(obj, "payload_hex", lpw_emit_hex(data, len));
+	} else {
+		json_decref(format);
+	}
+	lpw_emit(obj);
+}
+
+bool lpw_requests_on_response(lpw_requests_t *rq, coap_session_t *session, const coap_pdu_t *received)
+{
+	pending_t *p = find_token(rq, session, coap_pdu_get_token(received));
+	if (!p)
+		return false;
+	unsigned seq = 0;
+	bool has_observe = option_uint(received, COAP_OPTION_OBSERVE, &seq) == 0;
+	bool success = COAP_RESPONSE_CLASS(coap_pdu_get_code(received)) == 2;
+
+	if (p->observing && (has_observe || !p->cancelling)) {
+		/* A notification, also while a cancel is in flight since one may cross it. One without Observe
+		 * or with an error code ends the observation (RFC 7641 §3.2, §4.2). */
+		emit_answer(p, p->observe_id, true, has_observe ? (long)seq : -1, received);
+		if (!success || !has_observe)
+			drop(p);
+		return true;
+	}
+	emit_answer(p, p->id, false, -1, received);
+	if (p->observe_id && !p->observing && !p->cancelling && has_observe && success) {
+		/* The observation is established: it lives until cancelled, with no timeout. */
+		p->observing = true;
+		lpw_loop_timer_clear(rq->loop, &p->timeout);
+		return true;
+	}
+	drop(p);
+	return true;
+}
+
+void lpw_requests_session_closed(lpw_requests_t *rq, coap_session_t *session)
+{
+	pending_t *p = rq->head;
+	while (p) {
+		pending_t *next = p->next;
+		if (p->session == session) {
+			lpw_emit(json_pack("{s:s, s:I, s:s, s:s}", "event", "error", "id",
+			                   (json_int_t)p->id, "ep", p->ep, "detail", "session closed"));
+			drop(p);
+		}
+		p = next;
+	}
+}
