@@ -11,6 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
+#ifdef LPW_COAP_OPENSSL
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
+
 #include "gateway/log.h"
 #include "proxy/alerts.h"
 
@@ -104,6 +109,21 @@ static void coap_log_to_ours(coap_log_t level, const char *message)
 	LPW_LOG(ours, "libcoap", "%s", line);
 }
 
+/* A handshake our side aborted because of the server's alert leaves no log line in libcoap 4.3.1 (only the
+ * server side logs alerts), but OpenSSL keeps the alert in its error queue as reason 1000 + description. */
+static void take_backend_alert(lpw_upstream_t *up)
+{
+#ifdef LPW_COAP_OPENSSL
+	unsigned long e = ERR_peek_last_error();
+	int reason = ERR_GET_REASON(e);
+	if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
+		up->last_alert = reason - SSL_AD_REASON_OFFSET;
+	ERR_clear_error();
+#else
+	(void)up;
+#endif
+}
+
 static struct lpw_uplink *link_of(coap_session_t *session)
 {
 	return session ? coap_session_get_app_data(session) : NULL;
@@ -181,6 +201,7 @@ static int on_event(coap_session_t *session, const coap_event_t event)
 		link_lost(link, "TCP connect failed");
 		break;
 	case COAP_EVENT_DTLS_ERROR:
+		take_backend_alert(link->up);
 		link_lost(link, "TLS handshake failed");
 		break;
 	case COAP_EVENT_SESSION_FAILED:

@@ -221,3 +221,93 @@ def run_tests(tests):
             _procs.clear()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
+
+
+class LineProc:
+    """A tool that prints one JSON object per line and reads commands on stdin (test server, device-sim)."""
+
+    def __init__(self, args, name):
+        self.name = name
+        self.events = []
+        self.proc = spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True, bufsize=1)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                self.events.append(json.loads(line))
+            except ValueError:
+                self.events.append({"event": "unparsed", "line": line})
+            if os.environ.get("LPW_TEST_DEBUG"):
+                print(f"[{self.name}] {line}", flush=True)
+
+    def send(self, line):
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def wait(self, pred, timeout=10, what=None, start=0):
+        """The first event from index `start` on that satisfies pred (a dict of expected fields, or a function)."""
+        if isinstance(pred, dict):
+            want = pred
+            pred = lambda e: all(e.get(k) == v for k, v in want.items())  # noqa: E731
+
+        def find():
+            for e in self.events[start:]:
+                if pred(e):
+                    return e
+            return None
+        return wait_for(find, timeout, what or f"{self.name} event")
+
+    def mark(self):
+        return len(self.events)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+class TestServer(LineProc):
+    """tools/lwm2m-test-server on free ports."""
+
+    def __init__(self, binary, tcp=0, tls=None, psk=(), extra=()):
+        args = [binary, "--tcp", str(tcp)]
+        if tls is not None:
+            args += ["--tls", str(tls)]
+        for p in psk:
+            args += ["--psk", p]
+        super().__init__(args + list(extra), "server")
+        ev = self.wait({"event": "listening"}, 10)
+        self.tcp, self.tls = ev.get("tcp"), ev.get("tls")
+
+    def request(self, cmd, timeout=10):
+        """Sends a command; returns its final event (response or error)."""
+        start = self.mark()
+        self.send(cmd)
+        acc = self.wait(lambda e: e.get("event") in ("accepted", "error"), timeout, f"'{cmd}' accepted", start)
+        if acc["event"] == "error":
+            return acc
+        return self.wait(lambda e: e.get("id") == acc["id"] and e.get("event") in ("response", "error"), timeout,
+                         f"answer to '{cmd}'", start)
+
+
+class DeviceSim(LineProc):
+    def __init__(self, binary, gateway_port, bind="127.0.0.2", endpoint="ep1", extra=()):
+        args = [binary, "--link", "udp", "--gateway", f"127.0.0.1:{gateway_port}", "--bind", bind,
+                "--endpoint", endpoint, "--control", "stdin"] + list(extra)
+        super().__init__(args, "device")
+
+
+def coap_client():
+    """Debian ships libcoap's client only under backend-suffixed names."""
+    for name in ("coap-client-openssl", "coap-client", "coap-client-gnutls"):
+        if shutil.which(name):
+            return name
+    raise AssertionError("no coap-client found (package libcoap3-bin)")

@@ -214,6 +214,22 @@ static bool request_path(const coap_pdu_t *req, char *out, size_t out_len)
 	return ok;
 }
 
+/* Bootstrap-Request (POST /bs?ep=..) and Send (POST /dp): acknowledged with 2.04 and reported, so tests see
+ * which server a device's message reached. */
+static void handle_bootstrap_or_send(const char *path, const coap_pdu_t *req, coap_pdu_t *resp)
+{
+	bool bs = strcmp(path, "/bs") == 0;
+	coap_string_t *query = coap_get_query(req);
+	size_t len = 0;
+	const uint8_t *data = NULL;
+	coap_get_data(req, &len, &data);
+	lpw_emit(json_pack("{s:s, s:s#, s:s%}", "event", bs ? "bootstrap-request" : "send", "query",
+	                   query ? (const char *)query->s : "", query ? (int)query->length : 0, "payload",
+	                   data ? (const char *)data : "", len));
+	coap_delete_string(query);
+	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(204));
+}
+
 static void on_post(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *req, const coap_string_t *q,
                     coap_pdu_t *resp)
 {
@@ -226,6 +242,8 @@ static void on_post(coap_resource_t *r, coap_session_t *session, const coap_pdu_
 		handle_register(the_server, session, req, resp);
 	else if (strncmp(path, "/rd/", 4) == 0)
 		handle_update(the_server, session, path, req, resp);
+	else if (strcmp(path, "/bs") == 0 || strcmp(path, "/dp") == 0)
+		handle_bootstrap_or_send(path, req, resp);
 	else
 		set_error(resp, 404, "no such resource");
 }
