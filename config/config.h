@@ -45,6 +45,7 @@ typedef enum {
 typedef struct {
 	char *id;                  /* unique device name, used in logs, telemetry and the store */
 	lpw_binding_kind_t binding;
+	/* nidd-t8: an external_id always contains '@', an MSISDN (digits only) never does. */
 	char *identity;            /* the binding identity, normalised: IP text, MSISDN digits, ext-id, DevEUI hex (16, upper) */
 	char *endpoint;            /* LwM2M endpoint name to use when filling registration defaults; NULL = id */
 	size_t nservers;
@@ -101,7 +102,10 @@ typedef struct {
 
 /* Loads and validates path. On success returns 0 and *out_config (free with lpw_config_free).
  * On failure returns -EINVAL (or -ENOENT/-ENOMEM) and writes every problem found, one per line,
- * as "FILE:LINE: SETTING: what is wrong, what is expected" to errors (if not NULL). */
+ * as "FILE:LINE: SETTING: what is wrong, what is expected" to errors (if not NULL).
+ * Also: an unreadable file gives its open() errno (e.g. -EACCES); *out_config is NULL on any failure.
+ * path is copied (config->path); every relative path in the file, and @include, start at its directory.
+ * The schema (every key, its range and default) is in config/schema.c and config/lpwagw.conf.example. */
 int lpw_config_load(const char *path, lpw_config_t **out_config, FILE *errors) __attribute__((warn_unused_result));
 
 /* Accepts NULL. */
@@ -112,9 +116,13 @@ const lpw_config_server_t *lpw_config_find_server(const lpw_config_t *config, co
 const lpw_config_device_t *lpw_config_find_device(const lpw_config_t *config, const char *id);
 
 /* Writes one line per setting that differs between old and new (for SIGHUP reports), naming whether it
- * takes effect now or needs a restart. Returns the number of differences that need a restart. */
+ * takes effect now or needs a restart. Returns the number of differences that need a restart.
+ * Lines look like "mqtt.port: 1883 -> 1884; applies now", "gateway_id: a -> b; needs a restart",
+ * "devices.dev-1: changed; applies now" (or added / removed); secrets print as "changed".
+ * Restart needed: gateway_id, state_dir, upstream.csm_timeout, bindings.*. out may be NULL (count only). */
 int lpw_config_diff(const lpw_config_t *old_config, const lpw_config_t *new_config, FILE *out);
 
+/* "nidd-sgi", "nidd-t8", "sms", "lorawan" (as written in the file); "?" for anything else. Static storage. */
 const char *lpw_config_binding_name(lpw_binding_kind_t kind);
 
 #endif

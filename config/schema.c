@@ -1,0 +1,612 @@
+/* The configuration schema: one table row per key (type, range, default, restart or not, help) and the checks
+ * that need more than a type and a range (identities, URIs, credentials, cross-references). */
+#include "config/config_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+_Static_assert(sizeof(lpw_binding_kind_t) == sizeof(int), "the binding kind is stored through an int");
+
+const char *const lpw_config_binding_names[] = { "nidd-sgi", "nidd-t8", "sms", "lorawan", NULL };
+static const char *const log_levels[] = { "error", "warning", "notice", "info", "debug", NULL };
+static const char *const log_targets[] = { "stderr", "syslog", NULL };
+
+#define NAME_EXPECT "1..64 characters of A-Z a-z 0-9 . _ -"
+#define HEX_EXPECT "2..128 hex digits (a key of 1..64 bytes)"
+#define CRED_EXPECT "psk_identity with psk_key (or psk_key_file), or cert_file with key_file"
+
+static int store(lpw_cfg_ctx_t *c, void *dst, const char *text)
+{
+	char **p = dst;
+	free(*p);
+	*p = lpw_config_strdup(c, text);
+	return *p ? 0 : -ENOMEM;
+}
+
+static int check_name(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const char *why;
+	if (lpw_config_check_name(text, &why) == 0)
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected " NAME_EXPECT, text, why);
+	return -EINVAL;
+}
+
+static int check_host(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const char *why;
+	if (lpw_config_check_host(text, &why) == 0)
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected a host name or an IP address", text, why);
+	return -EINVAL;
+}
+
+static int check_listen(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	char ip[64];
+	const char *why;
+	if (lpw_config_norm_ip(text, ip, sizeof(ip), &why) == 0)
+		return store(c, dst, ip);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected an IPv4 or IPv6 address", text, why);
+	return -EINVAL;
+}
+
+/* MQTT 3.1.1 §4.7.1: '+' and '#' are wildcards, not allowed in a topic we publish to. */
+static int check_topic(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	if (strpbrk(text, "+#") == NULL && text[0] != '/' && text[strlen(text) - 1] != '/')
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" is not a usable topic prefix; expected no + or #, no leading or trailing /",
+			 text);
+	return -EINVAL;
+}
+
+/* An LwM2M endpoint name goes into the Register query (ep=...): keep it free of separators. */
+static int check_endpoint(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	for (const char *p = text; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == '&' || *p == 0x7f) {
+			lpw_config_error(c, s, NULL, "\"%s\" contains a space, control character or &; expected a "
+						     "printable endpoint name", text);
+			return -EINVAL;
+		}
+	}
+	return store(c, dst, text);
+}
+
+static int check_password_file(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *path, void *dst)
+{
+	char buf[1024];
+	if (*(char **)dst) {
+		lpw_config_error(c, s, NULL, "both password and password_file are set; expected only one");
+		return -EINVAL;
+	}
+	int rc = lpw_config_read_small(path, buf, sizeof(buf));
+	if (rc || buf[0] == '\0') {
+		lpw_config_error(c, s, NULL, "%s %s; expected a file holding the password", path,
+				 rc ? strerror(-rc) : "is empty");
+		return -EINVAL;
+	}
+	rc = store(c, dst, buf);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int upstream_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const lpw_config_upstream_t *u = &((lpw_config_t *)dst)->upstream;
+	if (u->reconnect_min_s <= u->reconnect_max_s)
+		return 0;
+	const config_setting_t *m = config_setting_get_member(s, "reconnect_max");
+	lpw_config_error(c, m ? m : s, m ? NULL : "reconnect_max", "%u is below reconnect_min (%u); expected at least %u",
+			 u->reconnect_max_s, u->reconnect_min_s, u->reconnect_min_s);
+	return -EINVAL;
+}
+
+/* --- credentials (servers and devices share these keys; dst is the lpw_config_tls_t) --- */
+
+static int check_psk_identity(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_tls_t *tls = dst;
+	tls->identity_len = strlen(text); /* the table bounds it to LPW_PSK_IDENTITY_MAX */
+	memcpy(tls->identity, text, tls->identity_len + 1);
+	return 0;
+}
+
+static int set_psk_key(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *hex, lpw_config_tls_t *tls)
+{
+	const char *why;
+	if (tls->key_len) {
+		lpw_config_error(c, s, NULL, "both psk_key and psk_key_file are set; expected only one");
+		return -EINVAL;
+	}
+	if (lpw_config_hex_decode(hex, tls->key, sizeof(tls->key), &tls->key_len, &why) == 0)
+		return 0;
+	lpw_config_error(c, s, NULL, "the key %s; expected " HEX_EXPECT, why);
+	return -EINVAL;
+}
+
+static int check_psk_key(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	return set_psk_key(c, s, text, dst);
+}
+
+static int check_psk_key_file(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *path, void *dst)
+{
+	char buf[2 * LPW_PSK_KEY_MAX + 64];
+	int rc = lpw_config_read_small(path, buf, sizeof(buf));
+	if (rc) {
+		lpw_config_error(c, s, NULL, "%s cannot be read (%s); expected a file holding " HEX_EXPECT, path,
+				 strerror(-rc));
+		return -EINVAL;
+	}
+	rc = set_psk_key(c, s, buf, dst);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+static bool has_credentials(const lpw_config_tls_t *tls)
+{
+	return tls->identity_len > 0 || tls->cert_file;
+}
+
+/* Pairs that only make sense together; judged on which keys are present, so a bad value is not reported twice. */
+static void tls_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem)
+{
+	const config_setting_t *id = config_setting_get_member(elem, "psk_identity");
+	const config_setting_t *key = config_setting_get_member(elem, "psk_key");
+	const config_setting_t *cert = config_setting_get_member(elem, "cert_file");
+	const config_setting_t *cert_key = config_setting_get_member(elem, "key_file");
+	if (!key)
+		key = config_setting_get_member(elem, "psk_key_file");
+	if (id && !key)
+		lpw_config_error(c, id, NULL, "is set without a key; expected psk_key or psk_key_file too");
+	if (key && !id)
+		lpw_config_error(c, key, NULL, "is set without an identity; expected psk_identity too");
+	if (!cert != !cert_key)
+		lpw_config_error(c, cert ? cert : cert_key, NULL, "is set alone; expected cert_file with key_file");
+	if ((id || key) && (cert || cert_key))
+		lpw_config_error(c, elem, NULL, "has both PSK and certificate credentials; expected one kind");
+}
+
+#define TLS_KEYS(T)                                                                                                    \
+	{ .name = "psk_identity", .type = T_STR, .off = offsetof(T, tls), .min = 1, .max = LPW_PSK_IDENTITY_MAX,         \
+	  .check = check_psk_identity, .expect = "a PSK identity", .help = "PSK identity, up to 128 bytes (seed 004)" },  \
+	{ .name = "psk_key", .type = T_STR, .off = offsetof(T, tls), .check = check_psk_key, .expect = HEX_EXPECT,       \
+	  .help = "PSK key in hex" },                                                                                    \
+	{ .name = "psk_key_file", .type = T_STR, .off = offsetof(T, tls), .flags = F_SECRET,                            \
+	  .check = check_psk_key_file, .expect = "a file (mode 600) holding " HEX_EXPECT,                                \
+	  .help = "file holding the PSK key in hex" },                                                                   \
+	{ .name = "ca_file", .type = T_STR, .store = S_STR, .off = offsetof(T, tls.ca_file), .flags = F_FILE,           \
+	  .expect = "a readable PEM file", .help = "CA certificates that verify the server" },                          \
+	{ .name = "cert_file", .type = T_STR, .store = S_STR, .off = offsetof(T, tls.cert_file), .flags = F_FILE,       \
+	  .expect = "a readable PEM file", .help = "our certificate" },                                                 \
+	{ .name = "key_file", .type = T_STR, .store = S_STR, .off = offsetof(T, tls.key_file), .flags = F_SECRET,       \
+	  .expect = "a PEM file with mode 600", .help = "our private key" },                                            \
+	{ .name = "sni", .type = T_STR, .store = S_STR, .off = offsetof(T, tls.sni), .check = check_host,              \
+	  .help = "TLS server name; default the URI's host" }
+
+/* --- servers --- */
+
+static int check_uri(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_server_t *srv = dst;
+	char host[256];
+	const char *why;
+	if (lpw_config_parse_uri(text, &srv->secure, host, sizeof(host), &srv->port, &why)) {
+		lpw_config_error(c, s, NULL, "\"%s\" %s; expected coap+tcp://HOST[:PORT] or coaps+tcp://HOST[:PORT]",
+				 text, why);
+		return -EINVAL;
+	}
+	if (store(c, &srv->uri, text))
+		return -ENOMEM;
+	return store(c, &srv->host, host);
+}
+
+static const lpw_cfg_key_t server_keys[] = {
+	{ .name = "name", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_server_t, name),
+	  .flags = F_REQUIRED, .check = check_name, .expect = NAME_EXPECT, .help = "name devices refer to" },
+	{ .name = "uri", .type = T_STR, .off = 0, .flags = F_REQUIRED, .check = check_uri,
+	  .expect = "coap+tcp://HOST[:PORT] or coaps+tcp://HOST[:PORT]", .help = "the LwM2M server" },
+	{ .name = "bootstrap", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_server_t, bootstrap),
+	  .def = "false", .help = "a bootstrap server" },
+	TLS_KEYS(lpw_config_server_t),
+	{ 0 },
+};
+
+typedef struct {
+	const char *key;
+	int kind;
+	int index;
+	const config_setting_t *s;
+} uniq_t;
+
+static int uniq_cmp(const void *a, const void *b)
+{
+	const uniq_t *x = a, *y = b;
+	int d = x->kind != y->kind ? x->kind - y->kind : strcmp(x->key, y->key);
+	return d ? d : x->index - y->index;
+}
+
+/* Sorting keeps this O(n log n) for gateways with thousands of devices. */
+static void check_unique(lpw_cfg_ctx_t *c, uniq_t *u, size_t n, const char *what)
+{
+	qsort(u, n, sizeof(*u), uniq_cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		if (u[i].kind != u[first].kind || strcmp(u[i].key, u[first].key) != 0) {
+			first = i;
+			continue;
+		}
+		char fbuf[PATH_MAX];
+		const char *file = lpw_config_file_of(c, u[first].s, fbuf, sizeof(fbuf));
+		lpw_config_error(c, u[i].s, NULL, "\"%s\" is a duplicate (first at %s:%u); expected a unique %s%s", u[i].key,
+				 file, config_setting_source_line(u[first].s),
+				 u[i].kind < 0 ? what : "identity within binding ",
+				 u[i].kind < 0 ? "" : lpw_config_binding_names[u[i].kind]);
+	}
+}
+
+static int check_servers(lpw_cfg_ctx_t *c, const config_setting_t *list, const char *text, void *dst)
+{
+	lpw_config_t *cfg = c->cfg;
+	unsigned n = (unsigned)config_setting_length(list);
+	if (n == 0)
+		return 0;
+	cfg->servers = calloc(n, sizeof(*cfg->servers));
+	uniq_t *u = calloc(n, sizeof(*u));
+	if (!cfg->servers || !u) {
+		free(u);
+		c->nomem = true;
+		return -ENOMEM;
+	}
+	cfg->nservers = n;
+	size_t nu = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const config_setting_t *elem = config_setting_get_elem(list, i);
+		lpw_config_server_t *srv = &cfg->servers[i];
+		if (!config_setting_is_group(elem)) {
+			lpw_config_error(c, elem, NULL, "is %s; expected a group { name = ...; uri = ...; }",
+					 lpw_config_type_name(config_setting_type(elem)));
+			continue;
+		}
+		lpw_config_apply_defaults(c, server_keys, srv);
+		lpw_config_parse_group(c, elem, server_keys, srv);
+		tls_finish(c, elem);
+		if (srv->name)
+			u[nu++] = (uniq_t){ srv->name, -1, (int)i, config_setting_get_member(elem, "name") };
+	}
+	check_unique(c, u, nu, "server name");
+	free(u);
+	return 0;
+}
+
+/* --- devices --- */
+
+static const struct {
+	const char *key;
+	unsigned bindings; /* bit per lpw_binding_kind_t that uses this key */
+	const char *expect;
+} identities[] = {
+	{ "ip", 1u << LPW_BINDING_NIDD_SGI, "an IPv4 or IPv6 address" },
+	{ "external_id", 1u << LPW_BINDING_NIDD_T8, "an external identifier user@domain" },
+	{ "msisdn", 1u << LPW_BINDING_NIDD_T8 | 1u << LPW_BINDING_SMS, "5..15 digits with an optional leading +" },
+	{ "dev_eui", 1u << LPW_BINDING_LORAWAN, "16 hex digits" },
+};
+
+static const char *const identity_keys_of[LPW_BINDING_COUNT] = {
+	[LPW_BINDING_NIDD_SGI] = "ip", [LPW_BINDING_NIDD_T8] = "external_id or msisdn",
+	[LPW_BINDING_SMS] = "msisdn", [LPW_BINDING_LORAWAN] = "dev_eui",
+};
+
+static int normalise_identity(size_t which, const char *text, char *out, size_t cap, const char **why)
+{
+	switch (which) {
+	case 0: return lpw_config_norm_ip(text, out, cap, why);
+	case 1:
+		if (lpw_config_check_external_id(text, why) || strlen(text) >= cap)
+			return -EINVAL;
+		strcpy(out, text);
+		return 0;
+	case 2: return lpw_config_norm_msisdn(text, out, cap, why);
+	default: return lpw_config_norm_dev_eui(text, out, cap, why);
+	}
+}
+
+static int check_identity(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	const char *key = config_setting_name(s), *why = "is too long";
+	char norm[256];
+	size_t i = 0;
+	while (strcmp(identities[i].key, key) != 0)
+		i++;
+	if (d->binding == LPW_BINDING_COUNT)
+		return -EINVAL; /* the binding is missing or wrong: already reported */
+	if (!(identities[i].bindings & 1u << d->binding)) {
+		lpw_config_error(c, s, NULL, "is not an identity of binding %s; expected %s",
+				 lpw_config_binding_names[d->binding], identity_keys_of[d->binding]);
+		return -EINVAL;
+	}
+	if (d->identity) {
+		lpw_config_error(c, s, NULL, "is a second identity; expected only one of %s",
+				 identity_keys_of[d->binding]);
+		return -EINVAL;
+	}
+	if (normalise_identity(i, text, norm, sizeof(norm), &why) == 0)
+		return store(c, &d->identity, norm);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected %s", text, why, identities[i].expect);
+	return -EINVAL;
+}
+
+static const lpw_config_server_t *resolve_server(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *name,
+						 bool bootstrap)
+{
+	const lpw_config_server_t *srv = lpw_config_find_server(c->cfg, name);
+	if (!srv)
+		lpw_config_error(c, s, NULL, "\"%s\" is not defined; expected the name of an entry in servers", name);
+	else if (srv->bootstrap != bootstrap)
+		lpw_config_error(c, s, NULL, "\"%s\" is %sa bootstrap server; expected a server with bootstrap = %s", name,
+				 bootstrap ? "not " : "", bootstrap ? "true" : "false");
+	else
+		return srv;
+	return NULL;
+}
+
+static int check_server_ref(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	d->servers[0] = resolve_server(c, s, text, false);
+	d->nservers = d->servers[0] ? 1 : 0;
+	return d->servers[0] ? 0 : -EINVAL;
+}
+
+static int check_server_refs(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	unsigned n = (unsigned)config_setting_length(s);
+	if (config_setting_get_member(config_setting_parent(s), "server")) {
+		lpw_config_error(c, s, NULL, "is set together with server; expected only one of server and servers");
+		return -EINVAL;
+	}
+	if (n < 1 || n > LPW_DEVICE_MAX_SERVERS) {
+		lpw_config_error(c, s, NULL, "has %u entries; expected 1..%d server names", n, LPW_DEVICE_MAX_SERVERS);
+		return -EINVAL;
+	}
+	d->nservers = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = config_setting_get_string_elem(s, (int)i);
+		const lpw_config_server_t *srv = name ? resolve_server(c, s, name, false) : NULL;
+		for (size_t j = 0; srv && j < d->nservers; j++)
+			if (d->servers[j] == srv) {
+				lpw_config_error(c, s, NULL, "names \"%s\" twice; expected distinct servers", name);
+				srv = NULL;
+			}
+		if (!name)
+			lpw_config_error(c, s, NULL, "has a non-string entry; expected server names [\"a\", \"b\"]");
+		if (srv)
+			d->servers[d->nservers++] = srv;
+	}
+	return 0;
+}
+
+static int check_bootstrap_ref(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	d->bootstrap = resolve_server(c, s, text, true);
+	return d->bootstrap ? 0 : -EINVAL;
+}
+
+#define IDENTITY_KEY(k)                                                                                                \
+	{ .name = k, .type = T_STR, .check = check_identity, .help = "binding identity (one, matching the binding)" }
+
+static const lpw_cfg_key_t device_keys[] = {
+	{ .name = "id", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, id), .flags = F_REQUIRED,
+	  .check = check_name, .expect = NAME_EXPECT, .help = "unique device name" },
+	{ .name = "binding", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_device_t, binding),
+	  .flags = F_REQUIRED, .choices = lpw_config_binding_names, .help = "how the device is reached" },
+	IDENTITY_KEY("ip"),
+	IDENTITY_KEY("external_id"),
+	IDENTITY_KEY("msisdn"),
+	IDENTITY_KEY("dev_eui"),
+	{ .name = "server", .type = T_STR, .check = check_server_ref, .expect = "the name of an entry in servers",
+	  .help = "the device's LwM2M server" },
+	{ .name = "servers", .type = T_STR_ARRAY, .check = check_server_refs, .expect = "server names [\"a\", \"b\"]",
+	  .help = "several LwM2M servers, the first is the default" },
+	{ .name = "bootstrap_server", .type = T_STR, .check = check_bootstrap_ref,
+	  .expect = "the name of a server with bootstrap = true", .help = "the device's bootstrap server" },
+	{ .name = "endpoint", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, endpoint), .min = 1,
+	  .max = 255, .check = check_endpoint, .help = "LwM2M endpoint name; default the id" },
+	TLS_KEYS(lpw_config_device_t),
+	{ .name = "oscore", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_device_t, oscore),
+	  .def = "false", .help = "the device protects itself with OSCORE" },
+	{ .name = "max_message_size", .type = T_INT, .store = S_U32,
+	  .off = offsetof(lpw_config_device_t, max_message_size), .min = 0, .max = 65535, .def = "0",
+	  .help = "southbound message size limit; 0 = the binding's default" },
+	{ .name = "queue_max", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_device_t, queue_max), .min = 0,
+	  .max = 1024, .def = "0", .help = "queued server requests; 0 = upstream.queue_max" },
+	{ 0 },
+};
+
+static bool has_member_of(const config_setting_t *elem, const char *const *names)
+{
+	for (; *names; names++)
+		if (config_setting_get_member(elem, *names))
+			return true;
+	return false;
+}
+
+static void device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, const lpw_config_device_t *d)
+{
+	static const char *const id_keys[] = { "ip", "external_id", "msisdn", "dev_eui", NULL };
+	static const char *const srv_keys[] = { "server", "servers", "bootstrap_server", NULL };
+	if (d->binding != LPW_BINDING_COUNT && !has_member_of(elem, id_keys))
+		lpw_config_error(c, elem, NULL, "has no identity; expected %s for binding %s",
+				 identity_keys_of[d->binding], lpw_config_binding_names[d->binding]);
+	if (!has_member_of(elem, srv_keys))
+		lpw_config_error(c, elem, NULL, "has no server; expected server = \"NAME\" or servers = [ ... ]");
+	tls_finish(c, elem);
+	for (size_t i = 0; i <= d->nservers; i++) {
+		const lpw_config_server_t *srv = i < d->nservers ? d->servers[i] : d->bootstrap;
+		if (srv && srv->secure && !has_credentials(&srv->tls) && !has_credentials(&d->tls))
+			lpw_config_error(c, elem, NULL, "uses coaps+tcp server \"%s\" but neither has credentials; "
+							"expected " CRED_EXPECT " on the device or the server", srv->name);
+	}
+	if (d->max_message_size > 0 && d->max_message_size < 16)
+		lpw_config_error(c, config_setting_get_member(elem, "max_message_size"), NULL,
+				 "%u is too small; expected 0 (the binding's default) or 16..65535", d->max_message_size);
+}
+
+static int check_devices(lpw_cfg_ctx_t *c, const config_setting_t *list, const char *text, void *dst)
+{
+	lpw_config_t *cfg = c->cfg;
+	unsigned n = (unsigned)config_setting_length(list);
+	if (n == 0)
+		return 0;
+	cfg->devices = calloc(n, sizeof(*cfg->devices));
+	uniq_t *u = calloc(2 * (size_t)n, sizeof(*u));
+	if (!cfg->devices || !u) {
+		free(u);
+		c->nomem = true;
+		return -ENOMEM;
+	}
+	cfg->ndevices = n;
+	size_t nu = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const config_setting_t *elem = config_setting_get_elem(list, i);
+		lpw_config_device_t *d = &cfg->devices[i];
+		d->binding = LPW_BINDING_COUNT; /* "not known": identity checks wait for a valid binding */
+		if (!config_setting_is_group(elem)) {
+			lpw_config_error(c, elem, NULL, "is %s; expected a group { id = ...; binding = ...; }",
+					 lpw_config_type_name(config_setting_type(elem)));
+			continue;
+		}
+		lpw_config_apply_defaults(c, device_keys, d);
+		lpw_config_parse_group(c, elem, device_keys, d);
+		device_finish(c, elem, d);
+		if (d->id)
+			u[nu++] = (uniq_t){ d->id, -1, (int)i, config_setting_get_member(elem, "id") };
+		for (size_t k = 0; d->identity && k < sizeof(identities) / sizeof(identities[0]); k++) {
+			const config_setting_t *m = config_setting_get_member(elem, identities[k].key);
+			if (m && (identities[k].bindings & 1u << d->binding)) {
+				u[nu++] = (uniq_t){ d->identity, (int)d->binding, (int)i, m };
+				break; /* the key that set it: check_identity refuses a second one */
+			}
+		}
+	}
+	check_unique(c, u, nu, "device id");
+	free(u);
+	return 0;
+}
+
+/* --- the top of the file --- */
+
+static const lpw_cfg_key_t log_keys[] = {
+	{ .name = "level", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_t, log_level), .min = LOG_ERR,
+	  .def = "info", .choices = log_levels, .help = "most verbose level written" },
+	{ .name = "target", .type = T_CHOICE, .store = S_BOOL, .off = offsetof(lpw_config_t, log_syslog),
+	  .def = "stderr", .choices = log_targets, .help = "where log lines go" },
+	{ 0 },
+};
+
+static const lpw_cfg_key_t mqtt_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, mqtt.enabled),
+	  .def = "true", .help = "publish telemetry" },
+	{ .name = "host", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.host), .def = "127.0.0.1",
+	  .check = check_host, .help = "broker host" },
+	{ .name = "port", .type = T_INT, .store = S_U16, .off = offsetof(lpw_config_t, mqtt.port), .min = 1,
+	  .max = 65535, .def = "1883", .help = "broker port" },
+	{ .name = "ca_file", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.ca_file),
+	  .flags = F_FILE, .expect = "a readable PEM file", .help = "TLS to the broker with this CA" },
+	{ .name = "username", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.username), .min = 1,
+	  .max = 256, .help = "broker user" },
+	{ .name = "password", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.password), .min = 1,
+	  .max = 256, .flags = F_HIDE, .help = "broker password" },
+	{ .name = "password_file", .type = T_STR, .off = offsetof(lpw_config_t, mqtt.password), .flags = F_SECRET,
+	  .check = check_password_file, .expect = "a file with mode 600", .help = "file holding the broker password" },
+	{ .name = "topic_prefix", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.topic_prefix),
+	  .min = 1, .max = 128, .def = "lpwagw", .check = check_topic, .help = "topics are PREFIX/GATEWAY_ID/..." },
+	{ .name = "interval", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, mqtt.interval_s), .min = 1,
+	  .max = 86400, .def = "60", .help = "statistics period, seconds" },
+	/* libmosquitto refuses a keepalive below 5 s */
+	{ .name = "keepalive", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, mqtt.keepalive_s), .min = 5,
+	  .max = 65535, .def = "30", .help = "MQTT keepalive, seconds" },
+	{ 0 },
+};
+
+#define UPSTREAM_INT(n, field, lo, hi, d, f, h)                                                                        \
+	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, upstream.field), .min = lo,            \
+	  .max = hi, .def = d, .flags = f, .help = h }
+
+static const lpw_cfg_key_t upstream_keys[] = {
+	UPSTREAM_INT("reconnect_min", reconnect_min_s, 1, 3600, "1", 0, "first reconnect delay, seconds"),
+	UPSTREAM_INT("reconnect_max", reconnect_max_s, 1, 86400, "300", 0, "reconnect back-off cap, seconds"),
+	/* set per libcoap context, and contexts are made at start */
+	UPSTREAM_INT("csm_timeout", csm_timeout_s, 1, 600, "30", F_RESTART, "wait for the server's CSM, seconds"),
+	UPSTREAM_INT("ping_interval", ping_interval_s, 0, 86400, "60", 0, "idle time before a CoAP Ping; 0 = never"),
+	UPSTREAM_INT("queue_max", queue_max, 1, 1024, "16", 0, "queued server requests per device"),
+	UPSTREAM_INT("queue_timeout", queue_timeout_s, 1, 604800, "3600", 0, "a queued request older is answered 5.04"),
+	{ 0 },
+};
+
+static const lpw_cfg_key_t sgi_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, sgi.enabled),
+	  .def = "false", .help = "listen for NIDD over the SGi UDP tunnel" },
+	{ .name = "listen", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, sgi.listen),
+	  .def = "0.0.0.0", .check = check_listen, .help = "address to bind" },
+	{ .name = "port", .type = T_INT, .store = S_U16, .off = offsetof(lpw_config_t, sgi.port), .min = 1,
+	  .max = 65535, .def = "5683", .help = "UDP port" },
+	/* seed 001 App. D: 1358 bytes is the NAS limit for NIDD */
+	{ .name = "max_message_size", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, sgi.max_message_size),
+	  .min = 16, .max = 65535, .def = "1358", .help = "largest CoAP message to a device" },
+	{ 0 },
+};
+
+static const lpw_cfg_key_t binding_keys[] = {
+	{ .name = "nidd_sgi", .type = T_GROUP, .sub = sgi_keys, .help = "NIDD over the SGi tunnel" },
+	{ .name = "nidd_t8", .type = T_OPAQUE_GROUP, .help = "NIDD over the SCEF T8 API (keys to come)" },
+	{ .name = "sms", .type = T_OPAQUE_GROUP, .help = "SMS through a modem (keys to come)" },
+	{ .name = "lorawan", .type = T_OPAQUE_GROUP, .help = "LoRaWAN through a packet forwarder (keys to come)" },
+	{ 0 },
+};
+
+/* Order matters: servers before devices, which refer to them. */
+const lpw_cfg_key_t lpw_config_top_keys[] = {
+	{ .name = "gateway_id", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, gateway_id),
+	  .flags = F_REQUIRED | F_RESTART, .check = check_name, .expect = NAME_EXPECT, .help = "this gateway's name" },
+	{ .name = "state_dir", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, state_dir), .min = 1,
+	  .max = 1024, .def = "/var/lib/lpwagw", .flags = F_RELATIVE | F_RESTART, .help = "where the state lives" },
+	{ .name = "log", .type = T_GROUP, .sub = log_keys, .help = "logging" },
+	{ .name = "mqtt", .type = T_GROUP, .sub = mqtt_keys, .help = "MQTT telemetry" },
+	{ .name = "upstream", .type = T_GROUP, .sub = upstream_keys, .check = upstream_finish,
+	  .help = "sessions to LwM2M servers" },
+	{ .name = "servers", .type = T_LIST, .check = check_servers, .help = "LwM2M and bootstrap servers" },
+	{ .name = "devices", .type = T_LIST, .check = check_devices, .help = "the devices the gateway speaks for" },
+	{ .name = "bindings", .type = T_GROUP, .sub = binding_keys, .flags = F_RESTART, .help = "southbound paths" },
+	{ 0 },
+};
+
+void lpw_config_free_lists(lpw_config_t *cfg)
+{
+	for (size_t i = 0; cfg->servers && i < cfg->nservers; i++) {
+		lpw_config_server_t *srv = &cfg->servers[i];
+		lpw_config_free_keys(server_keys, srv);
+		free(srv->uri);
+		free(srv->host);
+		explicit_bzero(srv, sizeof(*srv));
+	}
+	for (size_t i = 0; cfg->devices && i < cfg->ndevices; i++) {
+		lpw_config_device_t *d = &cfg->devices[i];
+		lpw_config_free_keys(device_keys, d);
+		free(d->identity);
+		explicit_bzero(d, sizeof(*d));
+	}
+	free(cfg->servers);
+	free(cfg->devices);
+	cfg->servers = NULL;
+	cfg->devices = NULL;
+	cfg->nservers = cfg->ndevices = 0;
+}
