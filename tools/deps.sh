@@ -7,6 +7,7 @@ PACKAGES=(
 	libcoap3-dev libcoap3-bin libssl-dev libmbedtls-dev libmosquitto-dev mosquitto mosquitto-clients
 	libconfig-dev libgpiod-dev libcmocka-dev libsqlite3-dev sqlite3
 	libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev socat
+	clang libclang-rt-14-dev
 )
 
 missing=()
