@@ -93,6 +93,12 @@ static void answer_locally(struct pdev *d, const coap_pdu_t *req, coap_pdu_type_
 	coap_delete_pdu(a);
 }
 
+/* RFC 7252 §5.2: a response to a CON is piggybacked on the ACK, a response to a NON is a NON. */
+static coap_pdu_type_t reply_type(const coap_pdu_t *req)
+{
+	return coap_pdu_get_type(req) == COAP_MESSAGE_CON ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON;
+}
+
 /* LwM2M 1.1.1 §6.2/§6.3, App. D.2: /bs goes to the bootstrap server; else Uri-Host names a server; else the default. */
 static struct px_server *pick_server(struct pdev *d, const coap_pdu_t *req, lpw_reg_op_t kind)
 {
@@ -135,8 +141,11 @@ static void make_up_token(lpw_proxy_t *px, struct px_inflight *f)
 static void hold(struct px_server *s, coap_pdu_t *pdu)
 {
 	if (s->nheld == PX_MAX_HELD) {
-		LPW_WARN("proxy", "%s: %u messages already wait for %s; dropping one", s->dev->cfg->id, PX_MAX_HELD,
+		LPW_WARN("proxy", "%s: %u messages already wait for %s; answering 5.03", s->dev->cfg->id, PX_MAX_HELD,
 		         lpw_uplink_server(s->link)->name);
+		/* Answered, not just dropped: the duplicate filter already took this MID, so the device's
+		 * retransmissions would otherwise be swallowed until it gives up (unit_proxy test_held_cap). */
+		answer_locally(s->dev, pdu, reply_type(pdu), COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
 		coap_delete_pdu(pdu);
 		s->dev->px->stats->errors++;
 		return;
@@ -167,15 +176,14 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 		/* LwM2M 1.1.1 §6.4.3: the new connection needs a new registration, and only the device can make an
 		 * OSCORE-protected one; 4.04 to its next request makes it register again. */
 		s->oscore_reregister = false;
-		answer_locally(d, dev_pdu, coap_pdu_get_type(dev_pdu) == COAP_MESSAGE_CON ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON,
-		               COAP_RESPONSE_CODE_NOT_FOUND);
+		answer_locally(d, dev_pdu, reply_type(dev_pdu), COAP_RESPONSE_CODE_NOT_FOUND);
 		coap_delete_pdu(dev_pdu);
 		return;
 	}
 	struct px_inflight *f = new_inflight(d);
 	if (!f) {
 		LPW_WARN("proxy", "%s: %d requests already in flight; answering 5.03", d->cfg->id, PX_MAX_INFLIGHT);
-		answer_locally(d, dev_pdu, COAP_MESSAGE_ACK, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
+		answer_locally(d, dev_pdu, reply_type(dev_pdu), COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
 		coap_delete_pdu(dev_pdu);
 		return;
 	}
@@ -186,7 +194,7 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 	    build_request(s->reg, kind, up, dev_pdu) < 0) {
 		LPW_WARN("proxy", "%s: request does not fit upstream; answering 5.00", d->cfg->id);
 		coap_delete_pdu(up);
-		answer_locally(d, dev_pdu, COAP_MESSAGE_ACK, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+		answer_locally(d, dev_pdu, reply_type(dev_pdu), COAP_RESPONSE_CODE_INTERNAL_ERROR);
 		coap_delete_pdu(dev_pdu);
 		memset(f, 0, sizeof(*f));
 		return;
@@ -244,27 +252,40 @@ static void reregister(struct px_server *s)
 	}
 }
 
+/* Moves the link's share of the gauges (stats.h: current values) to g: +1 up, -1 lost, 0 neither. */
+static void set_gauge(struct px_server *s, int g)
+{
+	lpw_stats_t *st = s->dev->px->stats;
+	if (s->gauge > 0)
+		st->upstream_up--;
+	else if (s->gauge < 0)
+		st->upstream_down--;
+	if (g > 0)
+		st->upstream_up++;
+	else if (g < 0)
+		st->upstream_down++;
+	s->gauge = g;
+}
+
 static void on_link_state(void *owner, lpw_uplink_t *link, lpw_link_state_t state, const char *reason)
 {
 	struct px_server *s = owner;
 	struct pdev *d = s->dev;
 	lpw_stats_t *st = d->px->stats;
 	if (state == LPW_LINK_UP) {
-		st->upstream_up++;
-		if (st->upstream_down)
-			st->upstream_down--;
+		set_gauge(s, 1);
 		if (lpw_uplink_reconnects(link))
 			st->upstream_reconnects++;
-		if (lpw_reg_is_registered(s->reg) && lpw_uplink_reconnects(link)) {
-			if (d->cfg->oscore)
-				s->oscore_reregister = true;
-			else
-				reregister(s);
-		}
+		/* An OSCORE device's Register and its 2.01 are encrypted, so s->reg never knows it registered:
+		 * assume every reconnect lost a registration (unit_proxy test_oscore). */
+		if (d->cfg->oscore && lpw_uplink_reconnects(link))
+			s->oscore_reregister = true;
+		else if (lpw_reg_is_registered(s->reg) && lpw_uplink_reconnects(link))
+			reregister(s);
 		if (!s->reregistering)
 			flush_held(s);
 	} else if (state == LPW_LINK_DOWN || state == LPW_LINK_FAILED) {
-		st->upstream_down++;
+		set_gauge(s, -1); /* CONNECTING leaves a lost link counted as lost until it is UP again */
 		s->reregistering = false;
 		/* Device requests that were in flight go out again after the reconnect: nothing is lost. */
 		for (size_t i = 0; i < PX_MAX_INFLIGHT; i++) {
@@ -349,12 +370,14 @@ static void reject_malformed(struct pdev *d, const uint8_t *data, size_t len, co
 
 static void device_request(struct pdev *d, coap_pdu_t *pdu)
 {
-	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(NULL, pdu);
+	/* Only the Uri-Path tells a Bootstrap-Request; classify with a real state (a NULL one always says
+	 * OTHER, which sent /bs to the LwM2M server: unit_proxy test_routing). servers[0] is the first server,
+	 * or the bootstrap server when there is none; its reg is NULL only for a device without any server. */
+	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(d->servers[0].reg, pdu);
 	struct px_server *s = pick_server(d, pdu, kind);
 	if (!s) {
 		LPW_WARN("proxy", "%s: no server for this request (no bootstrap server configured?)", d->cfg->id);
-		answer_locally(d, pdu, coap_pdu_get_type(pdu) == COAP_MESSAGE_CON ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON,
-		               COAP_RESPONSE_CODE_NOT_FOUND);
+		answer_locally(d, pdu, reply_type(pdu), COAP_RESPONSE_CODE_NOT_FOUND);
 		coap_delete_pdu(pdu);
 		return;
 	}
@@ -463,6 +486,8 @@ static void pdev_free(struct pdev *d)
 		struct px_server *s = &d->servers[i];
 		for (size_t k = 0; k < s->nheld; k++)
 			coap_delete_pdu(s->held[k]);
+		if (s->dev)
+			set_gauge(s, 0);
 		lpw_uplink_free(s->link);
 		lpw_reg_free(s->reg);
 	}

@@ -26,6 +26,9 @@ struct px_server {
 	bool oscore_reregister;  /* OSCORE device must register again itself: answer its next request 4.04 */
 	coap_pdu_t *held[PX_MAX_HELD]; /* device messages parsed and waiting for the link (owned) */
 	size_t nheld;
+	/* This link's share of the stats gauges: +1 in upstream_up, -1 in upstream_down, 0 in neither. The state
+	 * hook does not say which state the link left, so without this the gauges drifted. */
+	int gauge;
 };
 
 /* A device request (or the gateway's own re-Register) waiting for the server. */

@@ -13,6 +13,7 @@ import threading
 import time
 
 _procs = []
+_daemons = []
 
 
 def _cleanup():
@@ -178,6 +179,7 @@ class Daemon:
         self.proc = None
 
     def start(self):
+        _daemons.append(self)
         self.logf = open(self.log_path, "w")
         self.proc = spawn([self.binary, "--foreground", "--config", self.config], stdout=self.logf,
                           stderr=subprocess.STDOUT)
@@ -215,10 +217,13 @@ def run_tests(tests):
             import traceback
             traceback.print_exc()
             print(f"FAIL {name}: {e}", flush=True)
+            for d in _daemons:  # what the gateway said is usually the explanation
+                print(f"--- last lines of {d.log_path} ---\n" + "\n".join(d.log().splitlines()[-60:]), flush=True)
             failed += 1
         finally:
             _cleanup()
             _procs.clear()
+            _daemons.clear()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
