@@ -74,6 +74,7 @@ typedef struct {
 	char *listen;  /* address to bind */
 	uint16_t port;
 	uint32_t max_message_size; /* default 1358: NAS limit, seed 001 App. D */
+	uint32_t awake_time_s;     /* a queue-mode device listens this long after it sent (default 93) */
 } lpw_config_sgi_t;
 
 typedef struct {

@@ -562,6 +562,9 @@ static const lpw_cfg_key_t sgi_keys[] = {
 	/* seed 001 App. D: 1358 bytes is the NAS limit for NIDD */
 	{ .name = "max_message_size", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, sgi.max_message_size),
 	  .min = 16, .max = 65535, .def = "1358", .help = "largest CoAP message to a device" },
+	/* LwM2M 1.1.1 §6.5: a queue-mode client listens for MAX_TRANSMIT_WAIT (93 s by default) after it sent */
+	{ .name = "awake_time", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, sgi.awake_time_s),
+	  .min = 1, .max = 86400, .def = "93", .help = "seconds a queue-mode device listens after it sent" },
 	{ 0 },
 };
 

@@ -15,7 +15,8 @@ typedef enum { LPW_DELIVERY_OK, LPW_DELIVERY_FAILED, LPW_DELIVERY_UNKNOWN } lpw_
  * borrowed for the call. */
 typedef struct {
 	void (*uplink)(void *router, lpw_binding_kind_t kind, const char *identity, const uint8_t *data, size_t len);
-	void (*reachable)(void *router, lpw_binding_kind_t kind, const char *identity);
+	/* The device listens for window_ms from now (it just sent something, or opened RX windows). */
+	void (*reachable)(void *router, lpw_binding_kind_t kind, const char *identity, uint32_t window_ms);
 	void (*outcome)(void *router, lpw_binding_kind_t kind, const char *identity, lpw_delivery_t outcome);
 	void *router;
 } lpw_binding_host_t;

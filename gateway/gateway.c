@@ -29,6 +29,7 @@ typedef struct {
 	lpw_router_t *router;
 	lpw_proxy_t *proxy;
 	lpw_proxy_hooks_t proxy_hooks;
+	lpw_router_sink_t router_sink;
 	lpw_stats_t stats;
 	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
 	int sigfd;
@@ -90,6 +91,12 @@ static int deliver_to_proxy(void *arg, const lpw_config_device_t *dev, const uin
 {
 	gateway_t *g = arg;
 	return lpw_proxy_uplink(g->proxy, dev, data, len);
+}
+
+static void device_reachable(void *arg, const lpw_config_device_t *dev, uint32_t window_ms)
+{
+	gateway_t *g = arg;
+	lpw_proxy_reachable(g->proxy, dev, window_ms);
 }
 
 static int start_bindings(gateway_t *g)
@@ -201,8 +208,9 @@ static int start(gateway_t *g)
 	}
 	g->device_states = json_object();
 	g->proxy_hooks = (lpw_proxy_hooks_t){send_to_device, on_device_state, on_event, g};
-	g->router = lpw_router_new(g->cfg, &g->stats, deliver_to_proxy, g);
-	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks) : NULL;
+	g->router_sink = (lpw_router_sink_t){deliver_to_proxy, device_reachable, NULL, g};
+	g->router = lpw_router_new(g->cfg, &g->stats, &g->router_sink);
+	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks, g->store) : NULL;
 	if (!g->proxy)
 		return -ENOMEM;
 	if ((rc = start_bindings(g)) < 0)

@@ -10,8 +10,7 @@
 struct lpw_router {
 	const lpw_config_t *cfg;
 	lpw_stats_t *stats;
-	lpw_router_deliver_fn deliver;
-	void *deliver_arg;
+	const lpw_router_sink_t *sink;
 	lpw_binding_host_t host;
 	lpw_binding_t bindings[LPW_BINDING_COUNT];
 	const lpw_config_device_t **index; /* sorted by (binding, identity) */
@@ -55,10 +54,10 @@ static void on_uplink(void *arg, lpw_binding_kind_t kind, const char *identity, 
 		r->stats->dropped_unknown_device++;
 		return;
 	}
-	r->deliver(r->deliver_arg, dev, data, len);
+	r->sink->deliver(r->sink->arg, dev, data, len);
 }
 
-static void on_reachable(void *arg, lpw_binding_kind_t kind, const char *identity)
+static void on_reachable(void *arg, lpw_binding_kind_t kind, const char *identity, uint32_t window_ms)
 {
 	lpw_router_t *r = arg;
 	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
@@ -69,22 +68,26 @@ static void on_reachable(void *arg, lpw_binding_kind_t kind, const char *identit
 		r->seen[i] = true;
 		r->stats->devices_reachable++;
 	}
+	if (r->sink->reachable)
+		r->sink->reachable(r->sink->arg, dev, window_ms);
 }
 
 static void on_outcome(void *arg, lpw_binding_kind_t kind, const char *identity, lpw_delivery_t outcome)
 {
-	(void)arg, (void)kind, (void)identity, (void)outcome; /* used by the queue (SCEF, LoRaWAN confirmed) */
+	lpw_router_t *r = arg;
+	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
+	if (dev && r->sink->outcome)
+		r->sink->outcome(r->sink->arg, dev, outcome);
 }
 
-lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, lpw_router_deliver_fn deliver, void *arg)
+lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_router_sink_t *sink)
 {
 	lpw_router_t *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
 	r->cfg = cfg;
 	r->stats = stats;
-	r->deliver = deliver;
-	r->deliver_arg = arg;
+	r->sink = sink;
 	r->host = (lpw_binding_host_t){on_uplink, on_reachable, on_outcome, r};
 	r->index = calloc(cfg->ndevices + 1, sizeof(*r->index));
 	r->seen = calloc(cfg->ndevices + 1, sizeof(*r->seen));

@@ -8,11 +8,16 @@
 
 typedef struct lpw_router lpw_router_t;
 
-/* Where uplinks go once the device is known (the proxy in the daemon, a fake in tests). */
-typedef int (*lpw_router_deliver_fn)(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+/* Where a device's traffic goes once the device is known (the proxy in the daemon, a fake in tests). */
+typedef struct {
+	int (*deliver)(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+	void (*reachable)(void *arg, const lpw_config_device_t *dev, uint32_t window_ms);
+	void (*outcome)(void *arg, const lpw_config_device_t *dev, lpw_delivery_t outcome);
+	void *arg;
+} lpw_router_sink_t;
 
-/* cfg, stats: borrowed, must outlive the router. NULL on allocation failure. */
-lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, lpw_router_deliver_fn deliver, void *arg);
+/* cfg, stats, sink: borrowed, must outlive the router. NULL on allocation failure. */
+lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_router_sink_t *sink);
 /* Frees the router and every binding attached to it. Accepts NULL. */
 void lpw_router_free(lpw_router_t *r);
 

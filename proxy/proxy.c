@@ -234,7 +234,10 @@ static void reregister(struct px_server *s)
 		return;
 	}
 	make_up_token(d->px, f);
-	if (!coap_add_token(up, f->up_token_len, f->up_token) || lpw_reg_build_register(s->reg, up) < 0) {
+	int rc = coap_add_token(up, f->up_token_len, f->up_token) ? lpw_reg_build_register(s->reg, up) : -ENOSPC;
+	if (rc < 0) {
+		LPW_WARN("proxy", "%s: cannot rebuild the Register (%s): the device must register again itself",
+		         d->cfg->id, strerror(-rc));
 		coap_delete_pdu(up);
 		memset(f, 0, sizeof(*f));
 		return;
@@ -278,10 +281,12 @@ static void on_link_state(void *owner, lpw_uplink_t *link, lpw_link_state_t stat
 			st->upstream_reconnects++;
 		/* An OSCORE device's Register and its 2.01 are encrypted, so s->reg never knows it registered:
 		 * assume every reconnect lost a registration (unit_proxy test_oscore). */
+		bool new_connection = lpw_uplink_reconnects(link) || s->restored;
+		s->restored = false;
 		if (d->cfg->oscore && lpw_uplink_reconnects(link))
 			s->oscore_reregister = true;
-		else if (lpw_reg_is_registered(s->reg) && lpw_uplink_reconnects(link))
-			reregister(s);
+		else if (lpw_reg_is_registered(s->reg) && new_connection)
+			reregister(s); /* after a reconnect, or a gateway restart that restored the registration */
 		if (!s->reregistering)
 			flush_held(s);
 	} else if (state == LPW_LINK_DOWN || state == LPW_LINK_FAILED) {
@@ -299,6 +304,7 @@ static void on_link_state(void *owner, lpw_uplink_t *link, lpw_link_state_t stat
 			end_inflight(f);
 		}
 		px_downlinks_link_lost(s);
+		px_queue_link_lost(s);
 		if (state == LPW_LINK_FAILED)
 			px_event(d, "upstream-failed", "%s: %s", lpw_uplink_server(link)->name, reason);
 	}
@@ -332,6 +338,7 @@ static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *
 			         coap_pdu_get_code(resp) >> 5, coap_pdu_get_code(resp) & 31);
 		s->reregistering = false;
 		end_inflight(f);
+		px_reg_save(s);
 		px_publish_state(s);
 		flush_held(s);
 		return;
@@ -350,6 +357,7 @@ static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *
 	if (f->kind != LPW_REG_OP_OTHER) {
 		if (lpw_reg_on_response(s->reg, f->kind, req, resp, LPW_REG_BY_DEVICE) < 0)
 			LPW_WARN("proxy", "%s: registration answer not understood", d->cfg->id);
+		px_reg_save(s);
 		px_publish_state(s);
 	}
 	end_inflight(f);
@@ -455,12 +463,14 @@ static int pdev_init(lpw_proxy_t *px, struct pdev *d, const lpw_config_device_t 
 {
 	d->px = px;
 	d->cfg = dev;
+	d->qtail = &d->qhead;
 	d->next_mid = (uint16_t)(lpw_loop_now(px->loop) * 7919u + (uintptr_t)d);
 	d->dedup = lpw_dedup_new(DEDUP_CAPACITY);
 	if (!d->dedup)
 		return -ENOMEM;
 	d->nservers = (unsigned)dev->nservers;
 	uint32_t size = southbound_size(px->cfg, dev);
+	d->max_size = size ? size : LPW_COAP_UDP_MAX;
 	for (unsigned i = 0; i <= d->nservers; i++) {
 		const lpw_config_server_t *srv = i < d->nservers ? dev->servers[i] : dev->bootstrap;
 		if (!srv)
@@ -468,16 +478,20 @@ static int pdev_init(lpw_proxy_t *px, struct pdev *d, const lpw_config_device_t 
 		struct px_server *s = &d->servers[i];
 		s->dev = d;
 		s->index = i;
-		s->link = lpw_uplink_new(px->upstream, dev, srv, size, s);
+		/* The server blocks its own transfers to fit (RFC 8323 §5.3.1); TCP framing is up to 4 bytes shorter than
+		 * the datagram the device gets, so the advertised size keeps that margin. */
+		s->link = lpw_uplink_new(px->upstream, dev, srv, size > 64 ? size - 4 : size, s);
 		s->reg = lpw_reg_new();
 		if (!s->link || !s->reg)
 			return -ENOMEM;
+		px_reg_load(s);
 	}
-	return 0;
+	return px_queue_load(d);
 }
 
 static void pdev_free(struct pdev *d)
 {
+	px_queue_free(d);
 	px_downlinks_free(d);
 	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++)
 		if (d->inflight[i].used)
@@ -494,7 +508,8 @@ static void pdev_free(struct pdev *d)
 	lpw_dedup_free(d->dedup);
 }
 
-lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks)
+lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks,
+                           lpw_store_t *store)
 {
 	lpw_proxy_t *px = calloc(1, sizeof(*px));
 	if (!px)
@@ -503,6 +518,7 @@ lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_
 	px->cfg = cfg;
 	px->stats = stats;
 	px->hooks = hooks;
+	px->store = store;
 	for (int k = 0; k < LPW_BINDING_COUNT; k++)
 		px->retransmit[k] = true;
 	px->upstream_hooks = (lpw_upstream_hooks_t){on_link_state, on_link_response, px_on_server_request};

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "gateway/loop.h"
 #include "gateway/stats.h"
+#include "gateway/store.h"
 
 typedef struct lpw_proxy lpw_proxy_t;
 
@@ -32,8 +33,10 @@ typedef struct {
 	void *arg;
 } lpw_proxy_hooks_t;
 
-/* cfg, stats, hooks: borrowed, must outlive the proxy. NULL on failure (logged). */
-lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks);
+/* cfg, stats, hooks, store: borrowed, must outlive the proxy; store may be NULL (nothing persisted). Queued
+ * server requests and registrations are restored from the store. NULL on failure (logged). */
+lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks,
+                           lpw_store_t *store);
 /* Closes every upstream session. Accepts NULL. */
 void lpw_proxy_free(lpw_proxy_t *px);
 
@@ -45,5 +48,13 @@ int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, const uint
 /* Whether the proxy retransmits its CONs to devices of this binding (RFC 7252 timers). Bindings with their own
  * delivery rules (LoRaWAN Appendix C, SMS, SCEF) turn it off. Default on. */
 void lpw_proxy_set_retransmit(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on);
+
+/* The binding says the device listens for window_ms from now (SGi: it just sent something; LoRaWAN: its RX
+ * windows). Queued server requests start to leave. */
+void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32_t window_ms);
+
+/* Devices of this binding are in queue mode whatever they register with (LPWA bindings that decide reachability
+ * themselves, e.g. LoRaWAN). Default off: queue mode follows the registration's Q. */
+void lpw_proxy_set_queue_by_nature(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on);
 
 #endif

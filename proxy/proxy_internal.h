@@ -4,6 +4,7 @@
 
 #include <coap3/coap.h>
 
+#include "gateway/store.h"
 #include "proxy/dedup.h"
 #include "proxy/proxy.h"
 #include "proxy/registration.h"
@@ -24,6 +25,7 @@ struct px_server {
 	lpw_reg_t *reg;
 	bool reregistering;      /* the gateway's own Register is in flight: hold device messages */
 	bool oscore_reregister;  /* OSCORE device must register again itself: answer its next request 4.04 */
+	bool restored;           /* registration read from the store: the first connection must register again */
 	coap_pdu_t *held[PX_MAX_HELD]; /* device messages parsed and waiting for the link (owned) */
 	size_t nheld;
 	/* This link's share of the stats gauges: +1 in upstream_up, -1 in upstream_down, 0 in neither. The state
@@ -61,16 +63,34 @@ struct px_downlink {
 	lpw_timer_t timer;
 };
 
+/* A server request waiting for the device to be reachable (LwM2M 1.1.1 §6.5 queue mode). */
+struct px_queued {
+	struct px_queued *next;
+	struct px_server *srv; /* NULL when restored after a restart: the server's connection is gone */
+	uint8_t srv_token[PX_TOKEN_MAX];
+	size_t srv_token_len;
+	coap_pdu_t *req;       /* owned */
+	int64_t deadline_ms;   /* on the loop's clock; answered 5.04 after it */
+	uint64_t seq;          /* key in the state store */
+};
+
 struct pdev {
 	lpw_proxy_t *px;
 	const lpw_config_device_t *cfg;
 	uint16_t next_mid;
 	uint32_t next_token;
+	uint32_t max_size;     /* largest datagram the device's path carries */
 	lpw_dedup_t *dedup;
 	struct px_server servers[LPW_DEVICE_MAX_SERVERS + 1]; /* [nservers] is the bootstrap server, if any */
 	unsigned nservers;
 	struct px_inflight inflight[PX_MAX_INFLIGHT];
 	struct px_downlink downlinks[PX_MAX_DOWNLINKS];
+	struct px_queued *qhead, **qtail;
+	size_t qlen;
+	uint64_t qseq;
+	bool heard;            /* the binding has reported the device reachable since start */
+	int64_t awake_until;   /* the device listens until then (queue mode) */
+	lpw_timer_t qtimer;    /* expiry of the oldest queued request */
 };
 
 struct lpw_proxy {
@@ -83,6 +103,8 @@ struct lpw_proxy {
 	struct pdev *devs; /* one per configured device, same index */
 	uint64_t next_up_token;
 	bool retransmit[LPW_BINDING_COUNT];
+	bool queue_by_nature[LPW_BINDING_COUNT]; /* the binding decides reachability itself (LoRaWAN RX windows) */
+	lpw_store_t *store;                       /* NULL: nothing persisted (unit tests) */
 };
 
 /* proxy.c */
@@ -91,7 +113,26 @@ void px_publish_state(struct px_server *s);
 void px_event(struct pdev *d, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint16_t px_device_mid(struct pdev *d);
 
+/* proxy_queue.c: queue mode */
+/* Takes a server request for the device: delivers it now if the device is reachable and idle, else queues it
+ * (persisted), or answers 5.03 when the queue is full. */
+void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *request);
+/* Sends the next queued request if the device is reachable and has none in flight. */
+void px_queue_pump(struct pdev *d);
+int px_queue_load(struct pdev *d);
+void px_queue_free(struct pdev *d);
+void px_queue_link_lost(struct px_server *srv);
+void px_reg_save(struct px_server *s);
+void px_reg_load(struct px_server *s);
+
 /* proxy_server.c: the server -> device direction */
+/* Carries one request to the device now (srv NULL: nobody upstream waits for the answer). 0 or -errno. */
+int px_deliver_request(struct pdev *d, struct px_server *srv, const uint8_t *srv_token, size_t srv_token_len,
+                       const coap_pdu_t *request);
+bool px_request_in_flight(const struct pdev *d);
+/* Answers the server's request with code alone (5.03 queue full, 5.04 timeout, ...); opt_max_age adds Max-Age. */
+void px_answer_server(struct px_server *srv, const uint8_t *token, size_t token_len, coap_pdu_code_t code,
+                      int max_age_s);
 void px_on_server_request(void *owner, lpw_uplink_t *link, const coap_pdu_t *request);
 /* A response or notification from the device (not an Empty message). Returns true if it matched a downlink. */
 bool px_on_device_response(struct pdev *d, const coap_pdu_t *pdu);

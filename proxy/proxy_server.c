@@ -3,6 +3,7 @@
  * separate, or a notification) returns upstream with the server's token. */
 #include "proxy/proxy_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +23,19 @@ static void end_downlink(struct px_downlink *dl)
 	struct pdev *d = dl->dev;
 	memset(dl, 0, sizeof(*dl));
 	dl->dev = d;
+	/* the next queued request may leave: on the next loop turn, never from inside this call chain */
+	if (d->qhead && lpw_timers_set(lpw_loop_timers(d->px->loop), &d->qtimer, lpw_loop_now(d->px->loop)) < 0)
+		LPW_ERR("proxy", "%s: cannot schedule the queue", d->cfg->id);
 }
 
 /* Answers the server's request: with the device's response (code, options, payload), or with code alone. */
 static void respond_upstream(struct px_downlink *dl, const coap_pdu_t *dev_resp, coap_pdu_code_t code)
 {
+	if (!dl->srv) {
+		LPW_INFO("proxy", "%s: answer to a request restored after a restart: its server connection is gone",
+		         dl->dev->cfg->id);
+		return;
+	}
 	coap_pdu_t *r = coap_pdu_init(COAP_MESSAGE_CON, dev_resp ? coap_pdu_get_code(dev_resp) : code, 0,
 	                              LPW_UPSTREAM_PDU_MAX);
 	lpw_pdu_copy_opts_t opts = {0};
@@ -113,9 +122,12 @@ static int carry_to_device(struct px_downlink *dl, const coap_pdu_t *req)
 		n = lpw_coap_encode_udp(pdu, buf, sizeof(buf));
 	coap_delete_pdu(pdu);
 	free(dl->bytes);
+	dl->bytes = NULL;
+	if (n > (ssize_t)d->max_size || n == -ENOSPC)
+		return -EMSGSIZE;
 	dl->bytes = n > 0 ? malloc((size_t)n) : NULL;
 	if (!dl->bytes)
-		return -1;
+		return -ENOMEM;
 	memcpy(dl->bytes, buf, (size_t)n);
 	dl->len = (size_t)n;
 	dl->state = DL_WAIT_ACK;
@@ -132,36 +144,82 @@ static int carry_to_device(struct px_downlink *dl, const coap_pdu_t *req)
 void px_on_server_request(void *owner, lpw_uplink_t *link, const coap_pdu_t *request)
 {
 	struct px_server *s = owner;
-	struct pdev *d = s->dev;
-	coap_bin_const_t tok = coap_pdu_get_token(request);
-	struct px_downlink *dl = find_observation(d, s, tok);
+	px_queue_request(s->dev, s, request);
+}
+
+bool px_request_in_flight(const struct pdev *d)
+{
+	for (size_t i = 0; i < PX_MAX_DOWNLINKS; i++)
+		if (d->downlinks[i].used && d->downlinks[i].state != DL_OBSERVING)
+			return true;
+	return false;
+}
+
+void px_answer_server(struct px_server *srv, const uint8_t *token, size_t token_len, coap_pdu_code_t code,
+                      int max_age_s)
+{
+	coap_pdu_t *r = coap_pdu_init(COAP_MESSAGE_CON, code, 0, 64);
+	uint8_t age[4];
+	if (!r || !coap_add_token(r, token_len, token) ||
+	    (max_age_s >= 0 && !coap_add_option(r, COAP_OPTION_MAXAGE, coap_encode_var_safe(age, sizeof(age), (unsigned)max_age_s), age))) {
+		coap_delete_pdu(r);
+		return;
+	}
+	if (lpw_uplink_send(srv->link, r) < 0)
+		LPW_DEBUG("proxy", "%s: answer to the server lost: upstream is not up", srv->dev->cfg->id);
+}
+
+/* LwM2M 1.1.1 App. D.4/D.5, RFC 7959 §2.9.3: what does not fit the device's path is refused with 4.13 and the
+ * size that would fit (Size1), never cut. */
+static void refuse_too_large(struct px_server *srv, const uint8_t *token, size_t token_len, uint32_t max_size)
+{
+	coap_pdu_t *r = coap_pdu_init(COAP_MESSAGE_CON, COAP_RESPONSE_CODE(413), 0, 64);
+	uint8_t size1[4];
+	if (r && coap_add_token(r, token_len, token) &&
+	    coap_add_option(r, COAP_OPTION_SIZE1, coap_encode_var_safe(size1, sizeof(size1), max_size), size1)) {
+		if (lpw_uplink_send(srv->link, r) < 0)
+			LPW_DEBUG("proxy", "%s: 4.13 lost: upstream is not up", srv->dev->cfg->id);
+	} else {
+		coap_delete_pdu(r);
+	}
+}
+
+int px_deliver_request(struct pdev *d, struct px_server *srv, const uint8_t *srv_token, size_t srv_token_len,
+                       const coap_pdu_t *request)
+{
+	coap_bin_const_t tok = {.length = srv_token_len, .s = srv_token};
+	struct px_downlink *dl = srv ? find_observation(d, srv, tok) : NULL;
 	if (dl) {
 		/* RFC 7641 §3.6: a GET with the observation's token and Observe=1 cancels it; carry it with the device
 		 * token the device knows, and forget the observation once answered. */
 		dl->observe = observe_value(request) == 0;
 	} else {
 		dl = new_downlink(d);
-		if (!dl || tok.length > PX_TOKEN_MAX) {
-			LPW_WARN("proxy", "%s: %d server requests already in progress; 5.03", d->cfg->id, PX_MAX_DOWNLINKS);
-			struct px_downlink tmp = {.dev = d, .srv = s, .srv_token_len = tok.length};
-			memcpy(tmp.srv_token, tok.s, tok.length > PX_TOKEN_MAX ? PX_TOKEN_MAX : tok.length);
-			respond_upstream(&tmp, NULL, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
-			return;
-		}
+		if (!dl)
+			return -ENOBUFS;
 		dl->used = true;
-		dl->srv = s;
-		dl->srv_token_len = tok.length;
-		memcpy(dl->srv_token, tok.s, tok.length);
+		dl->srv = srv;
+		dl->srv_token_len = srv_token_len;
+		memcpy(dl->srv_token, srv_token, srv_token_len);
 		uint32_t t = ++d->next_token;
 		dl->dev_token_len = 4;
 		for (int i = 0; i < 4; i++)
 			dl->dev_token[i] = (uint8_t)(t >> (8 * (3 - i)));
 		dl->observe = observe_value(request) == 0;
 	}
-	if (carry_to_device(dl, request) < 0) {
-		respond_upstream(dl, NULL, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+	int rc = carry_to_device(dl, request);
+	if (rc == -EMSGSIZE) {
+		LPW_WARN("proxy", "%s: server request exceeds the device's %u bytes; 4.13", d->cfg->id, d->max_size);
+		if (srv)
+			refuse_too_large(srv, srv_token, srv_token_len, d->max_size);
 		end_downlink(dl);
+		return 0;
 	}
+	if (rc < 0) {
+		end_downlink(dl);
+		return rc;
+	}
+	return 0;
 }
 
 /* After the device's answer: keep an observation alive, else forget the exchange. */

@@ -73,8 +73,10 @@ static void on_readable(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 		}
 		p->addr = from;
 		p->addrlen = fromlen;
-		b->host->reachable(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity);
 		b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, b->buf, (size_t)n);
+		/* A device that just sent is listening (LwM2M 1.1.1 §6.5: a queue-mode client stays awake for
+		 * MAX_TRANSMIT_WAIT, 93 s by default, after its last message). */
+		b->host->reachable(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, b->cfg->sgi.awake_time_s * 1000);
 	}
 }
 

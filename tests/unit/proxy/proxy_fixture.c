@@ -103,7 +103,10 @@ int fx_setup(void **state)
 	fx->loop = lpw_loop_new(fx->clock);
 	assert_non_null(fx->loop);
 	fx->hooks = (lpw_proxy_hooks_t){capture_send, capture_state, capture_event, fx};
-	fx->px = lpw_proxy_new(fx->loop, &fx->cfg, &fx->stats, &fx->hooks);
+	fx->px = lpw_proxy_new(fx->loop, &fx->cfg, &fx->stats, &fx->hooks, NULL);
+	/* every device has been heard (its SGi address is known) and registers without Q: requests leave at once */
+	for (size_t i = 0; fx->px && i < fx->cfg.ndevices; i++)
+		lpw_proxy_reachable(fx->px, &fx->cfg.devices[i], 0);
 	assert_non_null(fx->px);
 	/* one link per (device, server): a; a; a, b, bs */
 	assert_int_equal(fake_link_count(), 5);
