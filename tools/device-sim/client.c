@@ -79,9 +79,30 @@ int lpw_devsim_send_pdu(lpw_devsim_client_t *c, const coap_pdu_t *pdu, uint8_t *
 {
 	uint8_t buf[PDU_MAX];
 	size_t cap = c->link.mtu && c->link.mtu < sizeof(buf) ? c->link.mtu : sizeof(buf);
+	coap_pdu_t *prot = NULL;
+	if (c->cfg.oscore && coap_pdu_get_code(pdu) != COAP_EMPTY_CODE) {
+		int rc = lpw_devsim_oscore_protect(c, pdu, &prot);
+		if (rc < 0)
+			return rc;
+		pdu = prot;
+	}
 	ssize_t n = lpw_coap_encode_udp(pdu, buf, cap);
-	if (n < 0)
+	if (n < 0) {
+		coap_delete_pdu(prot);
 		return (int)n;
+	}
+	if (prot) {
+		size_t plen = 0;
+		const uint8_t *pdata = NULL;
+		coap_get_data(prot, &plen, &pdata);
+		/* test aid: the last byte is the end of the AEAD tag, so the server must fail verification */
+		if (c->osc_corrupt_next && ((unsigned int)coap_pdu_get_code(prot) >> 5) == 0 && plen) {
+			c->osc_corrupt_next = false;
+			buf[n - 1] ^= 0x01;
+		}
+		lpw_devsim_oscore_wire(c, "out", prot, buf + n - plen, plen);
+		coap_delete_pdu(prot);
+	}
 	if (lpw_log_enabled(LOG_DEBUG)) {
 		char line[160];
 		LPW_DEBUG("devsim", "%s sends %s", c->endpoint, lpw_coap_describe(pdu, line, sizeof(line)));
@@ -152,7 +173,8 @@ int lpw_devsim_xfer_start(lpw_devsim_client_t *c, enum xfer_kind kind, const coa
 	if (rc < 0)
 		return rc;
 	coap_bin_const_t tok = coap_pdu_get_token(pdu);
-	*x = (struct xfer){.kind = kind, .c = c, .mid = (uint16_t)coap_pdu_get_mid(pdu), .tkl = tok.length, .obs = obs};
+	*x = (struct xfer){.kind = kind, .c = c, .mid = (uint16_t)coap_pdu_get_mid(pdu), .tkl = tok.length, .obs = obs,
+	                   .osc = c->osc_last_req};
 	memcpy(x->tok, tok.s, tok.length);
 	x->bytes = malloc(len);
 	if (!x->bytes) {
@@ -565,6 +587,14 @@ static void on_separate_response(lpw_devsim_client_t *c, const coap_pdu_t *rsp)
 		on_response(c, x, rsp);
 }
 
+bool lpw_devsim_answered_mid(const lpw_devsim_client_t *c, uint16_t mid)
+{
+	for (size_t i = 0; i < MAX_DEDUP; i++)
+		if (c->dedup[i].used && c->dedup[i].mid == mid)
+			return true;
+	return false;
+}
+
 /* A CON we already answered: send the same answer again (RFC 7252 §4.5). */
 static bool answered_before(lpw_devsim_client_t *c, uint16_t mid)
 {
@@ -591,6 +621,9 @@ int lpw_devsim_client_input(lpw_devsim_client_t *c, const uint8_t *data, size_t 
 		lpw_devsim_emit_error(c, detail);
 		return -EPROTO;
 	}
+	pdu = lpw_devsim_oscore_input(c, pdu);
+	if (!pdu)
+		return 0; /* OSCORE verification failed: reported and answered */
 	coap_pdu_type_t type = coap_pdu_get_type(pdu);
 	coap_pdu_code_t code = coap_pdu_get_code(pdu);
 	uint16_t mid = (uint16_t)coap_pdu_get_mid(pdu);

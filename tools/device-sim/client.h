@@ -8,6 +8,7 @@
 
 #include "gateway/loop.h"
 #include "tools/device-sim/link.h"
+#include "tools/oscore/oscore.h"
 
 typedef struct lpw_devsim_client lpw_devsim_client_t;
 
@@ -36,6 +37,10 @@ typedef struct {
 	uint32_t seed; /* message IDs, tokens and retransmission jitter; fixed in tests */
 	lpw_devsim_event_cb on_event;
 	void *event_arg; /* borrowed */
+	/* Borrowed, must outlive the client; NULL: plain CoAP. With a context every request and response the client
+	 * sends is OSCORE-protected (RFC 8613), every request it receives must be ("oscore-wire" and "oscore-error"
+	 * events tell what went over the link and what failed). */
+	lpw_oscore_ctx_t *oscore;
 } lpw_devsim_config_t;
 
 /* Fills RFC 7252 and LwM2M defaults: binding "U", lifetime 300 s, retransmission on with ACK_TIMEOUT 2 s,
@@ -68,6 +73,9 @@ int lpw_devsim_client_wake(lpw_devsim_client_t *c);
 /* Feeds one received datagram (borrowed). Malformed input is reported as an "error" event and dropped.
  * 0, or -EPROTO for a datagram that did not parse. */
 int lpw_devsim_client_input(lpw_devsim_client_t *c, const uint8_t *data, size_t len);
+
+/* Test aid: one ciphertext byte of the next OSCORE request this client sends is flipped (no-op without OSCORE). */
+void lpw_devsim_client_corrupt_next(lpw_devsim_client_t *c);
 
 bool lpw_devsim_client_registered(const lpw_devsim_client_t *c);
 /* "/rd/5", or "" before registration. Borrowed, valid until the next registration. */

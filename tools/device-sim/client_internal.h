@@ -31,6 +31,7 @@ struct xfer {
 	unsigned int attempts;
 	int64_t timeout_ms;
 	int obs; /* X_NOTIFY: index into obs[] */
+	lpw_oscore_req_info_t osc; /* OSCORE: what the response to this request is bound to */
 	lpw_timer_t timer;
 };
 
@@ -43,6 +44,7 @@ struct obs {
 	int accept;
 	uint32_t seq;
 	unsigned int sent;
+	lpw_oscore_req_info_t osc; /* OSCORE: the registration request every notification is bound to */
 	lpw_timer_t timer;
 };
 
@@ -87,6 +89,12 @@ struct lpw_devsim_client {
 	size_t dedup_next;
 	struct non_sent non_sent[MAX_NON_SENT];
 	size_t non_next;
+	/* OSCORE (cfg.oscore): the request being answered and whether the answer is a notification, set by whoever
+	 * sends a response; the info of the last request sent, for its xfer; the corrupt-next test aid. */
+	lpw_oscore_req_info_t osc_answer;
+	bool osc_notify;
+	lpw_oscore_req_info_t osc_last_req;
+	bool osc_corrupt_next;
 };
 
 /* client.c */
@@ -101,6 +109,18 @@ int lpw_devsim_send_pdu(lpw_devsim_client_t *c, const coap_pdu_t *pdu, uint8_t *
 int lpw_devsim_xfer_start(lpw_devsim_client_t *c, enum xfer_kind kind, const coap_pdu_t *pdu, int obs);
 void lpw_devsim_xfer_finish(lpw_devsim_client_t *c, struct xfer *x);
 const char *lpw_devsim_code_str(coap_pdu_code_t code, char *buf, size_t cap);
+
+bool lpw_devsim_answered_mid(const lpw_devsim_client_t *c, uint16_t mid);
+
+/* client_oscore.c */
+/* pdu (borrowed) protected for sending as c's next OSCORE message (ownership of *out passes to the caller). */
+int lpw_devsim_oscore_protect(lpw_devsim_client_t *c, const coap_pdu_t *pdu, coap_pdu_t **out);
+/* Reports what goes over the link (bytes as sent, so after corrupt-next) as an "oscore-wire" event. */
+void lpw_devsim_oscore_wire(lpw_devsim_client_t *c, const char *direction, const coap_pdu_t *pdu,
+                            const uint8_t *payload, size_t payload_len);
+/* A received message, verified: returns the plain PDU to dispatch (pdu itself when OSCORE is off or not
+ * concerned; otherwise pdu is freed), or NULL when it failed and was dealt with (error event, 4.01). */
+coap_pdu_t *lpw_devsim_oscore_input(lpw_devsim_client_t *c, coap_pdu_t *pdu);
 
 /* client_ops.c */
 /* Answers one server request (piggybacked for CON); returns the encoded reply in out for duplicate detection. */

@@ -118,6 +118,9 @@ static int obs_send(lpw_devsim_client_t *c, int idx)
 	o->seq = (o->seq + 1) & 0xffffff; /* RFC 7641 §3.4: 24-bit sequence */
 	coap_pdu_t *pdu = coap_pdu_init(con ? COAP_MESSAGE_CON : COAP_MESSAGE_NON, COAP_RESPONSE_CODE_CONTENT,
 	                                lpw_devsim_new_mid(c), PDU_MAX);
+	/* OSCORE: every notification has its own Partial IV, bound to the registration (RFC 8613 §4.1.3.5.2) */
+	c->osc_answer = o->osc;
+	c->osc_notify = true;
 	uint8_t cfb[2];
 	if (!pdu || !coap_add_token(pdu, o->tkl, o->tok) ||
 	    !coap_add_option(pdu, COAP_OPTION_OBSERVE, coap_encode_var_safe(ob, sizeof(ob), o->seq), ob) ||
@@ -217,7 +220,8 @@ static void observe(lpw_devsim_client_t *c, const coap_pdu_t *req, const lpw_dev
 		return; /* full: answered as a plain read, which tells the server it is not observing */
 	struct obs *o = &c->obs[idx];
 	lpw_loop_timer_clear(c->loop, &o->timer);
-	*o = (struct obs){.used = true, .c = c, .tkl = tok.length, .path = *p, .accept = accept, .seq = 0};
+	*o = (struct obs){.used = true, .c = c, .tkl = tok.length, .path = *p, .accept = accept, .seq = 0,
+	                  .osc = c->osc_answer};
 	memcpy(o->tok, tok.s, tok.length);
 	lpw_timer_init(&o->timer, obs_due);
 	r->observe = o->seq;
@@ -452,6 +456,9 @@ void lpw_devsim_handle_request(lpw_devsim_client_t *c, const coap_pdu_t *req)
 		r.code = COAP_RESPONSE_CODE_NOT_ALLOWED;
 
 	coap_pdu_t *rsp = build_reply(c, req, &r);
+	/* OSCORE: c->osc_answer is this request's (set on input); a reply that starts an observation is its first
+	 * notification and gets a Partial IV too */
+	c->osc_notify = r.observe >= 0;
 	uint8_t bytes[PDU_MAX];
 	size_t len = 0;
 	if (!rsp || lpw_devsim_send_pdu(c, rsp, bytes, &len) < 0)

@@ -22,6 +22,7 @@ struct sim {
 	size_t count;
 	lpw_devsim_client_t **clients;
 	lpw_devsim_udp_t **links;
+	lpw_oscore_ctx_t **oscore; /* one per device: each has its own sequence numbers and replay window */
 	bool quiet;
 	bool quitting;
 	int64_t quit_deadline;
@@ -51,9 +52,12 @@ static void usage(FILE *f)
 	fprintf(f, "usage: device-sim --link udp --gateway HOST:PORT --bind ADDR [--endpoint EP] [--lifetime S]\n"
 	           "         [--binding U|UQ] [--count N] [--notify-interval S] [--notify-type con|non|mixed]\n"
 	           "         [--no-retransmit] [--control stdin] [--quiet] [--seed N]\n"
+	           "         [--oscore SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] [--oscore-corrupt-next]]\n"
 	           "With --count N, device i binds ADDR+i and is called EP-i. Events go to stdout as JSON lines;\n"
 	           "--quiet keeps only error events. Control lines on stdin: register, update, deregister,\n"
-	           "send PATH, sleep, wake, quit.\n");
+	           "send PATH, sleep, wake, corrupt-next, quit.\n"
+	           "--oscore protects everything with OSCORE (RFC 8613; hex fields, SALT may be empty);\n"
+	           "--oscore-corrupt-next and corrupt-next flip one ciphertext byte of the next request.\n");
 }
 
 static void start_quit(struct sim *s)
@@ -95,6 +99,9 @@ static void command(struct sim *s, char *cmd)
 			lpw_devsim_client_sleep(s->clients[i]);
 	} else if (!strcmp(cmd, "wake")) {
 		rc = for_all(s, lpw_devsim_client_wake);
+	} else if (!strcmp(cmd, "corrupt-next")) {
+		for (size_t i = 0; i < s->count; i++)
+			lpw_devsim_client_corrupt_next(s->clients[i]);
 	} else if (!strcmp(cmd, "quit")) {
 		start_quit(s);
 	} else if (cmd[0]) {
@@ -136,6 +143,8 @@ struct opts {
 	const char *endpoint;
 	size_t count;
 	bool control;
+	const char *oscore; /* SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT], all hex */
+	bool corrupt_next;
 	lpw_devsim_config_t cfg;
 };
 
@@ -205,6 +214,12 @@ static int parse_option(int ch, char *arg, struct opts *o)
 		return strcmp(arg, "stdin") ? -EINVAL : 0;
 	case 'S':
 		return parse_uint(arg, UINT32_MAX, &v) < 0 ? -EINVAL : (o->cfg.seed = (uint32_t)v, 0);
+	case 'O':
+		o->oscore = arg;
+		return 0;
+	case 'X':
+		o->corrupt_next = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -220,6 +235,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *quiet)
 		{"notify-type", required_argument, NULL, 'T'},    {"no-retransmit", no_argument, NULL, 'R'},
 		{"control", required_argument, NULL, 'c'},        {"quiet", no_argument, NULL, 'q'},
 		{"seed", required_argument, NULL, 'S'},           {"help", no_argument, NULL, 'h'},
+		{"oscore", required_argument, NULL, 'O'},         {"oscore-corrupt-next", no_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
@@ -237,6 +253,10 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *quiet)
 				fprintf(stderr, "device-sim: bad option value: %s\n", optarg);
 			return -EINVAL;
 		}
+	}
+	if (o->corrupt_next && !o->oscore) {
+		fprintf(stderr, "device-sim: --oscore-corrupt-next needs --oscore\n");
+		return -EINVAL;
 	}
 	if (optind != argc || !o->gw_host || !o->bind) {
 		fprintf(stderr, "device-sim: --gateway and --bind are required\n");
@@ -259,11 +279,52 @@ static int bind_addr(const char *base, size_t i, char *out, size_t cap)
 	return inet_ntop(AF_INET, &a, out, (socklen_t)cap) ? 0 : -EINVAL;
 }
 
+/* One hex field of --oscore ending at ':' or the end; empty is allowed (an empty ID or no salt). */
+static int hex_field(const char **p, uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t n = strcspn(*p, ":");
+	if (n % 2 || n / 2 > cap)
+		return -EINVAL;
+	for (size_t i = 0; i < n / 2; i++) {
+		char pair[3] = {(*p)[2 * i], (*p)[2 * i + 1], '\0'};
+		char *end;
+		unsigned long v = strtoul(pair, &end, 16);
+		if (*end || !strchr("0123456789abcdefABCDEF", pair[0]))
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	*out_len = n / 2;
+	*p += n + ((*p)[n] == ':');
+	return 0;
+}
+
+/* SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT] into a new context; NULL (and a message) when malformed. */
+static lpw_oscore_ctx_t *oscore_from_arg(const char *arg)
+{
+	uint8_t f[5][LPW_OSCORE_SECRET_MAX];
+	size_t len[5] = {0};
+	const char *p = arg;
+	int fields = 1, ok = 0;
+	for (const char *q = arg; *q; q++)
+		fields += *q == ':';
+	for (int i = 0; fields >= 4 && fields <= 5 && i < fields; i++)
+		ok += hex_field(&p, f[i], sizeof(f[i]), &len[i]) == 0;
+	lpw_oscore_ctx_t *ctx = NULL;
+	if (ok == fields && (fields == 4 || fields == 5))
+		ctx = lpw_oscore_ctx_new(f[0], len[0], len[1] ? f[1] : NULL, len[1], f[2], len[2], f[3], len[3],
+		                         fields == 5 ? f[4] : NULL, len[4]);
+	if (!ctx)
+		fprintf(stderr, "device-sim: bad --oscore value (SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT], hex; "
+		                "IDs up to 7 bytes and different)\n");
+	return ctx;
+}
+
 static int create_devices(struct sim *s, const struct opts *o)
 {
 	s->clients = calloc(o->count, sizeof(*s->clients));
 	s->links = calloc(o->count, sizeof(*s->links));
-	if (!s->clients || !s->links)
+	s->oscore = calloc(o->count, sizeof(*s->oscore));
+	if (!s->clients || !s->links || !s->oscore)
 		return -ENOMEM;
 	s->count = o->count; /* every slot starts NULL, so destroy() can free a partial set */
 	for (size_t i = 0; i < o->count; i++) {
@@ -281,9 +342,13 @@ static int create_devices(struct sim *s, const struct opts *o)
 		lpw_devsim_config_t cfg = o->cfg;
 		cfg.endpoint = ep;
 		cfg.seed = o->cfg.seed + (uint32_t)i * 7919u;
+		if (o->oscore && !(cfg.oscore = s->oscore[i] = oscore_from_arg(o->oscore)))
+			return -EINVAL;
 		s->clients[i] = lpw_devsim_client_new(s->loop, &link, &cfg);
 		if (!s->clients[i])
 			return -ENOMEM;
+		if (o->corrupt_next)
+			lpw_devsim_client_corrupt_next(s->clients[i]);
 	}
 	return 0;
 }
@@ -293,9 +358,12 @@ static void destroy(struct sim *s)
 	for (size_t i = 0; s->clients && s->links && i < s->count; i++) {
 		lpw_devsim_client_free(s->clients[i]);
 		lpw_devsim_udp_free(s->links[i]);
+		if (s->oscore)
+			lpw_oscore_ctx_free(s->oscore[i]);
 	}
 	free(s->clients);
 	free(s->links);
+	free(s->oscore);
 }
 
 static bool quit_done(struct sim *s)

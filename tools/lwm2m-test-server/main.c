@@ -23,6 +23,7 @@ typedef struct {
 	lpw_tserver_psk_t psks[MAX_PSKS];
 	const char *control;
 	int log_level;
+	const char *oscore; /* SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT], hex */
 } options_t;
 
 typedef struct {
@@ -49,6 +50,9 @@ static const char usage[] =
 	"  --request-timeout SECONDS  bound on every server-initiated request (default 30)\n"
 	"  --quiet                    log only errors on stderr\n"
 	"  --debug                    log libcoap's debug output on stderr\n"
+	"  --oscore SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT]\n"
+	"                             OSCORE (RFC 8613) context, hex (SALT and IDs may be empty):\n"
+	"                             verify protected requests, protect responses and our requests\n"
 	"  --help, --version\n"
 	"\n"
 	"Commands (each gets an id, echoed as {\"event\":\"accepted\",\"id\":N,...} or an error):\n"
@@ -96,6 +100,45 @@ static int add_psk(options_t *o, const char *arg)
 	return 0;
 }
 
+/* One possibly empty hex field of --oscore, up to the next ':' (consumed) or the end. */
+static int oscore_field(const char **p, uint8_t *out, size_t max, size_t *out_len)
+{
+	size_t n = strcspn(*p, ":");
+	*out_len = 0;
+	if (n) {
+		char field[2 * LPW_OSCORE_SECRET_MAX + 1];
+		if (n >= sizeof(field))
+			return -EINVAL;
+		memcpy(field, *p, n);
+		field[n] = '\0';
+		if (parse_hex(field, out, max, out_len))
+			return -EINVAL;
+	}
+	*p += n + ((*p)[n] == ':');
+	return 0;
+}
+
+/* --oscore SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT] into a new context; NULL with a message when malformed. */
+static lpw_oscore_ctx_t *oscore_context(const char *arg)
+{
+	uint8_t f[5][LPW_OSCORE_SECRET_MAX];
+	size_t len[5] = {0};
+	const char *p = arg;
+	int fields = 1, ok = 0;
+	for (const char *q = arg; *q; q++)
+		fields += *q == ':';
+	for (int i = 0; fields >= 4 && fields <= 5 && i < fields; i++)
+		ok += oscore_field(&p, f[i], sizeof(f[i]), &len[i]) == 0;
+	lpw_oscore_ctx_t *ctx = NULL;
+	if (ok == fields && (fields == 4 || fields == 5))
+		ctx = lpw_oscore_ctx_new(f[0], len[0], len[1] ? f[1] : NULL, len[1], f[2], len[2], f[3], len[3],
+		                         fields == 5 ? f[4] : NULL, len[4]);
+	if (!ctx)
+		fprintf(stderr, "--oscore %s: want SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] in hex, "
+		                "IDs up to 7 bytes and different\n", arg);
+	return ctx;
+}
+
 static int parse_long(const char *name, const char *arg, long min, long max, long *out)
 {
 	char *end = NULL;
@@ -132,7 +175,8 @@ static int parse_options(int argc, char **argv, options_t *o)
 		{"control", required_argument, NULL, 'C'}, {"csm-max-message-size", required_argument, NULL, 'm'},
 		{"request-timeout", required_argument, NULL, 'T'}, {"quiet", no_argument, NULL, 'q'},
 		{"debug", no_argument, NULL, 'd'},       {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},     {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'v'},     {"oscore", required_argument, NULL, 'O'},
+		{NULL, 0, NULL, 0},
 	};
 	long v;
 	int c;
@@ -163,6 +207,7 @@ static int parse_options(int argc, char **argv, options_t *o)
 		case 'T': if (parse_timeout(optarg, &o->server.request_timeout_ms)) return -EINVAL; break;
 		case 'q': o->log_level = LOG_ERR; break;
 		case 'd': o->log_level = LOG_DEBUG; o->server.coap_debug = true; break;
+		case 'O': o->oscore = optarg; break;
 		case 'h': fputs(usage, stdout); return 1;
 		case 'v': printf("lwm2m-test-server %s\n", LPW_VERSION); return 1;
 		default: fputs(usage, stderr); return -EINVAL;
@@ -254,6 +299,8 @@ static int run(options_t *o)
 	app.loop = clock ? lpw_loop_new(clock) : NULL;
 	if (sfd < 0 || !app.loop || lpw_loop_add_fd(app.loop, sfd, EPOLLIN, on_signal, NULL))
 		goto out;
+	if (o->oscore && !(o->server.oscore = oscore_context(o->oscore)))
+		goto out;
 	app.server = lpw_tserver_new(app.loop, &o->server);
 	if (!app.server)
 		goto out;
@@ -272,6 +319,8 @@ out:
 	lpw_emit_set_mirror(NULL, NULL);
 	lpw_control_free(ctl);
 	lpw_tserver_free(app.server);
+	lpw_oscore_ctx_free(o->server.oscore);
+	o->server.oscore = NULL;
 	if (sfd >= 0) {
 		lpw_loop_del_fd(app.loop, sfd);
 		close(sfd);

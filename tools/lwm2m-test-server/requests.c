@@ -1,5 +1,5 @@
-/* Server-initiated requests of the test LwM2M server. Every request PDU is built by build_pdu() and every
- * response goes through lpw_requests_on_response(), so OSCORE can later be added in those two places. */
+/* Server-initiated requests of the test LwM2M server. Every request PDU is built by build_pdu() (and protected in
+ * send_spec() when OSCORE is on) and every response goes through lpw_requests_on_response(). */
 #include "tools/lwm2m-test-server/requests.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 
 #include "gateway/log.h"
 #include "tools/lwm2m-test-server/emit.h"
+#include "tools/lwm2m-test-server/wire.h"
 
 #define TOKEN_LEN 8
 
@@ -25,6 +26,8 @@ typedef struct pending {
 	int accept;
 	coap_session_t *session; /* referenced */
 	uint8_t token[TOKEN_LEN];
+	lpw_oscore_req_info_t osc;     /* OSCORE: the request in flight (also a cancel) */
+	lpw_oscore_req_info_t osc_obs; /* OSCORE: the Observe registration notifications are bound to */
 	lpw_timer_t timeout;
 	struct pending *next;
 } pending_t;
@@ -33,6 +36,7 @@ struct lpw_requests {
 	lpw_loop_t *loop;
 	int64_t timeout_ms;
 	pending_t *head;
+	lpw_oscore_ctx_t *oscore; /* borrowed */
 };
 
 /* What one request looks like on the wire, before it becomes a PDU. */
@@ -155,6 +159,29 @@ static void timed_out(lpw_timer_t *timer, int64_t now_ms)
 	drop(p);
 }
 
+void lpw_requests_set_oscore(lpw_requests_t *rq, lpw_oscore_ctx_t *ctx)
+{
+	rq->oscore = ctx;
+}
+
+/* OSCORE: replaces *pdu by its protected form and remembers what the answers are bound to. */
+static int protect(pending_t *p, const request_spec_t *spec, coap_pdu_t **pdu)
+{
+	coap_pdu_t *prot = coap_pdu_init(COAP_MESSAGE_CON, 0, coap_pdu_get_mid(*pdu),
+	                                 coap_session_max_pdu_size(p->session));
+	int rc = prot ? lpw_oscore_protect_request(p->rq->oscore, *pdu, prot, &p->osc) : -ENOMEM;
+	if (rc) {
+		coap_delete_pdu(prot);
+		return rc;
+	}
+	if (spec->observe == 0)
+		p->osc_obs = p->osc;
+	coap_delete_pdu(*pdu);
+	*pdu = prot;
+	lpw_wire_emit("out", prot);
+	return 0;
+}
+
 static int send_spec(pending_t *p, const request_spec_t *spec, char *reason, size_t rlen)
 {
 	coap_pdu_t *pdu = NULL;
@@ -162,6 +189,11 @@ static int send_spec(pending_t *p, const request_spec_t *spec, char *reason, siz
 	if (rc)
 		return rc == -EMSGSIZE ? (fail(reason, rlen, "request does not fit the session's message size"), rc)
 		                       : (fail(reason, rlen, "out of memory"), rc);
+	if (p->rq->oscore && (rc = protect(p, spec, &pdu))) {
+		coap_delete_pdu(pdu);
+		fail(reason, rlen, "OSCORE: %s", lpw_oscore_strerror(rc));
+		return rc;
+	}
 	if (coap_send(p->session, pdu) == COAP_INVALID_MID) {
 		fail(reason, rlen, "libcoap refused to send");
 		return -EIO;
@@ -301,11 +333,45 @@ static void emit_answer(const pending_t *p, uint64_t id, bool notify, long obser
 	lpw_emit(obj);
 }
 
+static void on_plain_response(lpw_requests_t *rq, pending_t *p, const coap_pdu_t *received);
+
+/* OSCORE: the verified form of received (ownership passes to the caller), or NULL after an oscore-error event.
+ * A notification is bound to the registration, anything else to the request in flight (RFC 8613 §8.4). */
+static coap_pdu_t *unprotect(lpw_requests_t *rq, pending_t *p, const coap_pdu_t *received)
+{
+	coap_opt_iterator_t it;
+	bool observe = coap_check_option(received, COAP_OPTION_OBSERVE, &it) != NULL;
+	lpw_oscore_req_info_t *bound = observe && p->observe_id ? &p->osc_obs : &p->osc;
+	coap_pdu_t *plain = coap_pdu_init(coap_pdu_get_type(received), 0, coap_pdu_get_mid(received), 4096);
+	int rc = plain ? lpw_oscore_unprotect_response(rq->oscore, received, bound, plain) : -ENOMEM;
+	if (rc) {
+		lpw_wire_error("response", rc, 0);
+		coap_delete_pdu(plain);
+		return NULL;
+	}
+	return plain;
+}
+
 bool lpw_requests_on_response(lpw_requests_t *rq, coap_session_t *session, const coap_pdu_t *received)
 {
 	pending_t *p = find_token(rq, session, coap_pdu_get_token(received));
 	if (!p)
 		return false;
+	unsigned int cls = (unsigned int)coap_pdu_get_code(received) >> 5;
+	/* an unprotected error (e.g. the device's 4.01, or a gateway's 5.xx) is reported as it is */
+	if (!rq->oscore || (!lpw_oscore_has_option(received) && cls >= 4)) {
+		on_plain_response(rq, p, received);
+		return true;
+	}
+	coap_pdu_t *plain = unprotect(rq, p, received);
+	if (plain)
+		on_plain_response(rq, p, plain);
+	coap_delete_pdu(plain);
+	return true;
+}
+
+static void on_plain_response(lpw_requests_t *rq, pending_t *p, const coap_pdu_t *received)
+{
 	unsigned seq = 0;
 	bool has_observe = option_uint(received, COAP_OPTION_OBSERVE, &seq) == 0;
 	bool success = COAP_RESPONSE_CLASS(coap_pdu_get_code(received)) == 2;
@@ -316,17 +382,16 @@ bool lpw_requests_on_response(lpw_requests_t *rq, coap_session_t *session, const
 		emit_answer(p, p->observe_id, true, has_observe ? (long)seq : -1, received);
 		if (!success || !has_observe)
 			drop(p);
-		return true;
+		return;
 	}
 	emit_answer(p, p->id, false, -1, received);
 	if (p->observe_id && !p->observing && !p->cancelling && has_observe && success) {
 		/* The observation is established: it lives until cancelled, with no timeout. */
 		p->observing = true;
 		lpw_loop_timer_clear(rq->loop, &p->timeout);
-		return true;
+		return;
 	}
 	drop(p);
-	return true;
 }
 
 void lpw_requests_session_closed(lpw_requests_t *rq, coap_session_t *session)

@@ -9,6 +9,7 @@
 
 #include "gateway/loop.h"
 #include "tools/lwm2m-test-server/command.h"
+#include "tools/oscore/oscore.h"
 
 typedef struct lpw_requests lpw_requests_t;
 
@@ -17,6 +18,10 @@ typedef struct lpw_requests lpw_requests_t;
 lpw_requests_t *lpw_requests_new(lpw_loop_t *loop, int64_t timeout_ms);
 /* Forgets everything in flight without emitting events and releases the sessions; accepts NULL. */
 void lpw_requests_free(lpw_requests_t *rq);
+
+/* With ctx (borrowed, must outlive the table; NULL turns it off) every request is OSCORE-protected and every
+ * response must verify against it; failures are reported as "oscore-error" events. */
+void lpw_requests_set_oscore(lpw_requests_t *rq, lpw_oscore_ctx_t *ctx);
 
 /* Builds the request for cmd (any verb but cancel/list/quit; borrowed) and sends it on session (a
  * reference is taken while the request is in flight) as request number id. Its response is emitted as a

@@ -15,6 +15,7 @@
 #include "tools/lwm2m-test-server/emit.h"
 #include "tools/lwm2m-test-server/registration.h"
 #include "tools/lwm2m-test-server/requests.h"
+#include "tools/lwm2m-test-server/wire.h"
 
 struct lpw_tserver {
 	lpw_loop_t *loop;
@@ -26,6 +27,7 @@ struct lpw_tserver {
 	coap_bin_const_t *psk_keys; /* views of psks[i].key for libcoap */
 	lpw_directory_t *dir;
 	lpw_requests_t *requests;
+	lpw_oscore_ctx_t *oscore; /* borrowed */
 };
 
 /* libcoap 4.3.1 has no user data on a context, and its handlers get only session and PDU: the one server
@@ -230,10 +232,14 @@ static void handle_bootstrap_or_send(const char *path, const coap_pdu_t *req, co
 	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(204));
 }
 
+static bool oscore_divert(coap_session_t *session, const coap_pdu_t *req, coap_pdu_t *resp);
+
 static void on_post(coap_resource_t *r, coap_session_t *session, const coap_pdu_t *req, const coap_string_t *q,
                     coap_pdu_t *resp)
 {
 	char path[64];
+	if (oscore_divert(session, req, resp))
+		return;
 	if (!request_path(req, path, sizeof(path))) {
 		set_error(resp, 404, "no such resource");
 		return;
@@ -253,6 +259,8 @@ static void on_delete(coap_resource_t *r, coap_session_t *session, const coap_pd
 {
 	char path[64];
 	lpw_registration_t *reg = NULL;
+	if (oscore_divert(session, req, resp))
+		return;
 	if (request_path(req, path, sizeof(path)) && strncmp(path, "/rd/", 4) == 0)
 		reg = lpw_directory_find_location(the_server->dir, path);
 	if (!reg) {
@@ -268,10 +276,60 @@ static void on_other(coap_resource_t *r, coap_session_t *session, const coap_pdu
                      coap_pdu_t *resp)
 {
 	char path[64];
+	if (oscore_divert(session, req, resp))
+		return;
 	if (request_path(req, path, sizeof(path)) && strncmp(path, "/rd", 3) == 0)
 		set_error(resp, 405, "method not allowed");
 	else
 		set_error(resp, 404, "no such resource");
+}
+
+/* ---- OSCORE (RFC 8613 §8.2, §8.3) ---- */
+
+#define OSCORE_PDU_MAX 4096
+
+/* A request with the OSCORE option: verified, handled as if it had arrived in the clear, and answered with the
+ * protected response. True when req was such a request (resp then holds the whole answer). */
+static bool oscore_divert(coap_session_t *session, const coap_pdu_t *req, coap_pdu_t *resp)
+{
+	lpw_oscore_req_info_t info;
+	const char *diag;
+	if (!lpw_oscore_has_option(req))
+		return false;
+	lpw_wire_emit("in", req);
+	coap_pdu_t *plain = coap_pdu_init(COAP_MESSAGE_CON, 0, 0, OSCORE_PDU_MAX);
+	coap_pdu_t *answer = coap_pdu_init(COAP_MESSAGE_ACK, 0, 0, OSCORE_PDU_MAX);
+	coap_bin_const_t tok = coap_pdu_get_token(req);
+	int rc = !plain || !answer || !coap_add_token(answer, tok.length, tok.s) ? -ENOMEM : 0;
+	if (rc == 0 && !the_server->oscore)
+		rc = -ENOKEY;
+	if (rc == 0)
+		rc = lpw_oscore_unprotect_request(the_server->oscore, req, plain, &info);
+	if (rc) {
+		/* unprotected error, with the diagnostic §8.2 names */
+		coap_pdu_code_t code = lpw_oscore_error_code(rc, &diag);
+		coap_pdu_set_code(resp, code);
+		coap_add_data(resp, strlen(diag), (const uint8_t *)diag);
+		lpw_wire_error("request", rc, code);
+	} else {
+		coap_pdu_code_t method = coap_pdu_get_code(plain);
+		if (method == COAP_REQUEST_CODE_POST)
+			on_post(NULL, session, plain, NULL, answer);
+		else if (method == COAP_REQUEST_CODE_DELETE)
+			on_delete(NULL, session, plain, NULL, answer);
+		else
+			on_other(NULL, session, plain, NULL, answer);
+		rc = lpw_oscore_protect_response(the_server->oscore, answer, &info, false, resp);
+		if (rc) {
+			LPW_ERR("server", "OSCORE: cannot protect the response: %s", lpw_oscore_strerror(rc));
+			set_error(resp, 500, "OSCORE protection failed");
+		} else {
+			lpw_wire_emit("out", resp);
+		}
+	}
+	coap_delete_pdu(plain);
+	coap_delete_pdu(answer);
+	return true;
 }
 
 /* ---- sessions and responses ---- */
@@ -316,6 +374,9 @@ static int on_event(coap_session_t *session, coap_event_t event)
 static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent, const coap_pdu_t *received,
                                    const coap_mid_t mid)
 {
+	/* reported whether or not it still matches a request, so a test sees everything that arrived */
+	if (lpw_oscore_has_option(received))
+		lpw_wire_emit("in", received);
 	if (!lpw_requests_on_response(the_server->requests, session, received))
 		LPW_INFO("server", "response with an unknown token (late, or after a timeout): ignored");
 	return COAP_RESPONSE_OK;
@@ -502,6 +563,7 @@ lpw_tserver_t *lpw_tserver_new(lpw_loop_t *loop, const lpw_tserver_config_t *cfg
 	s->tcp_port = s->tls_port = -1;
 	s->psks = cfg->psks;
 	s->psk_count = cfg->psk_count;
+	s->oscore = cfg->oscore;
 	coap_startup();
 	coap_set_log_handler(coap_log_to_ours);
 	coap_set_log_level(cfg->coap_debug ? LOG_DEBUG : LOG_WARNING);
@@ -511,6 +573,7 @@ lpw_tserver_t *lpw_tserver_new(lpw_loop_t *loop, const lpw_tserver_config_t *cfg
 	s->requests = lpw_requests_new(loop, cfg->request_timeout_ms);
 	if (!s->dir || !s->requests || setup_context(s, cfg) || setup_listeners(s, cfg))
 		goto fail;
+	lpw_requests_set_oscore(s->requests, cfg->oscore);
 	if (lpw_loop_add_fd(loop, s->coap_fd, EPOLLIN, coap_readable, s) || lpw_loop_add_prepare(loop, coap_prepare, s))
 		goto fail;
 	return s;

@@ -10,6 +10,7 @@
 
 #include "gateway/loop.h"
 #include "tools/lwm2m-test-server/command.h"
+#include "tools/oscore/oscore.h"
 
 #define LPW_TSERVER_PSK_ID_MAX 128 /* LwM2M object 0 allows identities up to 128 bytes */
 #define LPW_TSERVER_PSK_KEY_MAX 64
@@ -35,6 +36,10 @@ typedef struct {
 	uint32_t csm_max_message_size;   /* 0: libcoap's default */
 	int64_t request_timeout_ms;      /* bound on every server-initiated request */
 	bool coap_debug;                 /* pass libcoap's debug log through */
+	/* Borrowed, must outlive the server; NULL: no OSCORE. With a context, requests carrying the OSCORE option are
+	 * verified and their responses protected, and every server-initiated request is protected (one context:
+	 * meant for tests with one OSCORE device). */
+	lpw_oscore_ctx_t *oscore;
 } lpw_tserver_config_t;
 
 /* Creates the context and the listeners. cfg and everything it points to is copied or used only during
