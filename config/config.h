@@ -41,6 +41,23 @@ typedef enum {
 } lpw_binding_kind_t;
 
 #define LPW_DEVICE_MAX_SERVERS 4
+/* Which of a device's servers a message is for: an index into servers[], or these. */
+#define LPW_SERVER_ANY (-1)                         /* let the message decide (Uri-Host, /bs), else the default */
+#define LPW_SERVER_BOOTSTRAP LPW_DEVICE_MAX_SERVERS /* the bootstrap server */
+
+/* A LoRaWAN device's own settings (binding "lorawan"; identity dev_eui). */
+typedef struct {
+	bool otaa;                /* join_eui + app_key given (OTAA); else ABP with dev_addr + session keys */
+	uint8_t join_eui[8];      /* a.k.a. AppEUI, in printed order */
+	uint8_t app_key[16];      /* secret */
+	uint32_t dev_addr;        /* ABP */
+	uint8_t nwk_s_key[16];    /* ABP, secret */
+	uint8_t app_s_key[16];    /* ABP, secret */
+	uint8_t fport;            /* lorawan://{FPort} of the LwM2M server (default 1) */
+	uint8_t bootstrap_fport;  /* FPort of the bootstrap server (default 2); 0 = none */
+	bool confirmed_downlinks; /* LwM2M App. C.3.1 (confirmed) or C.3.2 (unconfirmed, the default) */
+	char *objects;            /* object list put into a Register that has none; NULL = pass the server's 4.09 back */
+} lpw_config_lorawan_device_t;
 
 typedef struct {
 	char *id;                  /* unique device name, used in logs, telemetry and the store */
@@ -55,6 +72,7 @@ typedef struct {
 	bool oscore;               /* the device protects itself with OSCORE: never touch its options */
 	uint32_t max_message_size; /* southbound limit in bytes; 0 = the binding's default */
 	uint32_t queue_max;        /* queued server requests, 0 = the gateway default */
+	lpw_config_lorawan_device_t lorawan; /* binding "lorawan" only */
 } lpw_config_device_t;
 
 typedef struct {
@@ -77,6 +95,28 @@ typedef struct {
 	uint32_t awake_time_s;     /* a queue-mode device listens this long after it sent (default 93) */
 } lpw_config_sgi_t;
 
+typedef enum { LPW_REGION_EU868, LPW_REGION_US915 } lpw_config_region_t;
+
+/* bindings.lorawan: the gateway as network server behind Semtech UDP packet forwarders. */
+typedef struct {
+	bool enabled;
+	char *listen;              /* default "0.0.0.0" */
+	uint16_t port;             /* default 1700, the packet forwarder's usual server port */
+	lpw_config_region_t region;
+	uint32_t net_id;           /* 24 bits, default 0 */
+	uint32_t rx1_dr_offset;    /* default 0 */
+	uint32_t rx2_dr;           /* default: the region's (EU868 0, US915 8) — UINT32_MAX means region default */
+	uint32_t rx2_freq_hz;      /* default: the region's (0 means region default) */
+	uint32_t ack_timeout_s;    /* LwM2M App. C.2: ACK_TIMEOUT 300 s */
+	uint32_t max_retransmit;   /* LwM2M App. C.2: MAX_RETRANSMIT 4 */
+	uint32_t forwarder_timeout_s; /* a forwarder silent (no PULL_DATA) this long is down; default 30 */
+	uint32_t dedup_ms;         /* copies of an uplink from several forwarders are awaited this long; default 200 */
+	char *gpio_chip;           /* concentrator reset line; NULL = none */
+	uint32_t gpio_line;
+	bool gpio_active_low;
+	uint32_t gpio_pulse_ms;    /* default 100 */
+} lpw_config_lorawan_t;
+
 typedef struct {
 	uint32_t reconnect_min_s;
 	uint32_t reconnect_max_s;
@@ -95,6 +135,7 @@ typedef struct {
 	lpw_config_mqtt_t mqtt;
 	lpw_config_upstream_t upstream;
 	lpw_config_sgi_t sgi;
+	lpw_config_lorawan_t lorawan;
 	size_t nservers;
 	lpw_config_server_t *servers;
 	size_t ndevices;

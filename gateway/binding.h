@@ -14,10 +14,15 @@ typedef enum { LPW_DELIVERY_OK, LPW_DELIVERY_FAILED, LPW_DELIVERY_UNKNOWN } lpw_
 /* What a binding calls. identity is the binding identity in the configuration's normalised form; data is
  * borrowed for the call. */
 typedef struct {
-	void (*uplink)(void *router, lpw_binding_kind_t kind, const char *identity, const uint8_t *data, size_t len);
+	/* server: the binding's own addressing of the device's servers (LoRaWAN FPort), else LPW_SERVER_ANY. */
+	void (*uplink)(void *router, lpw_binding_kind_t kind, const char *identity, int server, const uint8_t *data,
+	               size_t len);
 	/* The device listens for window_ms from now (it just sent something, or opened RX windows). */
 	void (*reachable)(void *router, lpw_binding_kind_t kind, const char *identity, uint32_t window_ms);
+	/* The binding gave up on the server request it was carrying (LPW_DELIVERY_FAILED). */
 	void (*outcome)(void *router, lpw_binding_kind_t kind, const char *identity, lpw_delivery_t outcome);
+	/* How many server requests wait for the device (LoRaWAN FPending). */
+	size_t (*queued)(void *router, lpw_binding_kind_t kind, const char *identity);
 	void *router;
 } lpw_binding_host_t;
 
@@ -27,7 +32,7 @@ typedef struct {
 	lpw_binding_kind_t kind;
 	/* Sends datagram CoAP bytes to the device. data borrowed. 0, or -errno (-EHOSTUNREACH: the device's
 	 * address is not known yet; -EMSGSIZE: too large for the path). */
-	int (*send)(void *self, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+	int (*send)(void *self, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
 	/* Retransmission of CoAP CONs by the proxy is wanted (plain CoAP over UDP); false when the binding has its
 	 * own delivery rules. */
 	int proxy_retransmits;

@@ -81,22 +81,35 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 		LPW_DEBUG("gateway", "%s: device state not published", st->device_id);
 }
 
-static int send_to_device(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+static int send_to_device(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	gateway_t *g = arg;
-	return lpw_router_send(g->router, dev, data, len);
+	return lpw_router_send(g->router, dev, server, data, len);
 }
 
-static int deliver_to_proxy(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+static int deliver_to_proxy(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	gateway_t *g = arg;
-	return lpw_proxy_uplink(g->proxy, dev, data, len);
+	return lpw_proxy_uplink(g->proxy, dev, server, data, len);
 }
 
 static void device_reachable(void *arg, const lpw_config_device_t *dev, uint32_t window_ms)
 {
 	gateway_t *g = arg;
 	lpw_proxy_reachable(g->proxy, dev, window_ms);
+}
+
+static void delivery_outcome(void *arg, const lpw_config_device_t *dev, lpw_delivery_t outcome)
+{
+	gateway_t *g = arg;
+	if (outcome == LPW_DELIVERY_FAILED)
+		lpw_proxy_delivery_failed(g->proxy, dev);
+}
+
+static size_t queued_for(void *arg, const lpw_config_device_t *dev)
+{
+	gateway_t *g = arg;
+	return lpw_proxy_queued(g->proxy, dev);
 }
 
 static int start_bindings(gateway_t *g)
@@ -208,7 +221,7 @@ static int start(gateway_t *g)
 	}
 	g->device_states = json_object();
 	g->proxy_hooks = (lpw_proxy_hooks_t){send_to_device, on_device_state, on_event, g};
-	g->router_sink = (lpw_router_sink_t){deliver_to_proxy, device_reachable, NULL, g};
+	g->router_sink = (lpw_router_sink_t){deliver_to_proxy, device_reachable, delivery_outcome, queued_for, g};
 	g->router = lpw_router_new(g->cfg, &g->stats, &g->router_sink);
 	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks, g->store) : NULL;
 	if (!g->proxy)

@@ -46,7 +46,8 @@ const lpw_config_device_t *lpw_router_find(const lpw_router_t *r, lpw_binding_ki
 	return NULL;
 }
 
-static void on_uplink(void *arg, lpw_binding_kind_t kind, const char *identity, const uint8_t *data, size_t len)
+static void on_uplink(void *arg, lpw_binding_kind_t kind, const char *identity, int server, const uint8_t *data,
+                      size_t len)
 {
 	lpw_router_t *r = arg;
 	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
@@ -54,7 +55,7 @@ static void on_uplink(void *arg, lpw_binding_kind_t kind, const char *identity, 
 		r->stats->dropped_unknown_device++;
 		return;
 	}
-	r->sink->deliver(r->sink->arg, dev, data, len);
+	r->sink->deliver(r->sink->arg, dev, server, data, len);
 }
 
 static void on_reachable(void *arg, lpw_binding_kind_t kind, const char *identity, uint32_t window_ms)
@@ -80,6 +81,13 @@ static void on_outcome(void *arg, lpw_binding_kind_t kind, const char *identity,
 		r->sink->outcome(r->sink->arg, dev, outcome);
 }
 
+static size_t on_queued(void *arg, lpw_binding_kind_t kind, const char *identity)
+{
+	lpw_router_t *r = arg;
+	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
+	return dev && r->sink->queued ? r->sink->queued(r->sink->arg, dev) : 0;
+}
+
 lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_router_sink_t *sink)
 {
 	lpw_router_t *r = calloc(1, sizeof(*r));
@@ -88,7 +96,7 @@ lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, const 
 	r->cfg = cfg;
 	r->stats = stats;
 	r->sink = sink;
-	r->host = (lpw_binding_host_t){on_uplink, on_reachable, on_outcome, r};
+	r->host = (lpw_binding_host_t){on_uplink, on_reachable, on_outcome, on_queued, r};
 	r->index = calloc(cfg->ndevices + 1, sizeof(*r->index));
 	r->seen = calloc(cfg->ndevices + 1, sizeof(*r->seen));
 	if (!r->index || !r->seen) {
@@ -128,7 +136,7 @@ int lpw_router_attach(lpw_router_t *r, lpw_binding_t binding)
 	return 0;
 }
 
-int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	lpw_binding_t *b = &r->bindings[dev->binding];
 	if (!b->ops) {
@@ -136,7 +144,7 @@ int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, const uint8
 		         lpw_config_binding_name(dev->binding));
 		return -ENODEV;
 	}
-	return b->ops->send(b->self, dev, data, len);
+	return b->ops->send(b->self, dev, server, data, len);
 }
 
 bool lpw_router_seen(const lpw_router_t *r, const lpw_config_device_t *dev)

@@ -10,9 +10,10 @@ typedef struct lpw_router lpw_router_t;
 
 /* Where a device's traffic goes once the device is known (the proxy in the daemon, a fake in tests). */
 typedef struct {
-	int (*deliver)(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+	int (*deliver)(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
 	void (*reachable)(void *arg, const lpw_config_device_t *dev, uint32_t window_ms);
 	void (*outcome)(void *arg, const lpw_config_device_t *dev, lpw_delivery_t outcome);
+	size_t (*queued)(void *arg, const lpw_config_device_t *dev);
 	void *arg;
 } lpw_router_sink_t;
 
@@ -27,8 +28,9 @@ const lpw_binding_host_t *lpw_router_host(lpw_router_t *r);
 /* Ownership of the binding passes to the router. -EEXIST if that kind is attached already. */
 int lpw_router_attach(lpw_router_t *r, lpw_binding_t binding);
 
-/* Sends bytes to dev through its binding. -ENODEV if its binding is not running. */
-int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, const uint8_t *data, size_t len);
+/* Sends bytes to dev through its binding (server: LPW_SERVER_* or index, see config.h). -ENODEV if its binding is
+ * not running. */
+int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
 
 /* The device with this binding identity, or NULL. */
 const lpw_config_device_t *lpw_router_find(const lpw_router_t *r, lpw_binding_kind_t kind, const char *identity);

@@ -53,6 +53,11 @@ uint16_t px_device_mid(struct pdev *d)
 	return d->next_mid++;
 }
 
+int px_server_index(const struct px_server *s)
+{
+	return s->index < s->dev->nservers ? (int)s->index : LPW_SERVER_BOOTSTRAP;
+}
+
 int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu)
 {
 	uint8_t buf[LPW_COAP_UDP_MAX];
@@ -60,11 +65,12 @@ int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu)
 	if (n < 0)
 		return (int)n;
 	d->px->stats->msgs_down[d->cfg->binding]++;
-	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, buf, (size_t)n);
+	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, d->reply_server, buf, (size_t)n);
 }
 
 /* Sends a message to the device and, for a response to a CON/NON of the device, caches it for duplicates. */
-static void answer_device(struct pdev *d, const coap_pdu_t *answer, bool cache, uint16_t dev_mid)
+/* server: whose answer it is (the binding may address servers, e.g. LoRaWAN FPorts). */
+static void answer_device(struct pdev *d, const coap_pdu_t *answer, bool cache, uint16_t dev_mid, int server)
 {
 	uint8_t buf[LPW_COAP_UDP_MAX];
 	ssize_t n = lpw_coap_encode_udp(answer, buf, sizeof(buf));
@@ -75,7 +81,7 @@ static void answer_device(struct pdev *d, const coap_pdu_t *answer, bool cache, 
 	if (cache)
 		lpw_dedup_answer(d->dedup, dev_mid, buf, (size_t)n);
 	d->px->stats->msgs_down[d->cfg->binding]++;
-	d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, buf, (size_t)n);
+	d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, server, buf, (size_t)n);
 }
 
 /* An answer made by the gateway itself (RST, 4.04, 5.03 ...) to a device message. */
@@ -89,7 +95,7 @@ static void answer_locally(struct pdev *d, const coap_pdu_t *req, coap_pdu_type_
 		return;
 	if (code != COAP_EMPTY_CODE)
 		coap_add_token(a, tok.length, tok.s);
-	answer_device(d, a, con && type != COAP_MESSAGE_RST, coap_pdu_get_mid(req));
+	answer_device(d, a, con && type != COAP_MESSAGE_RST, coap_pdu_get_mid(req), d->reply_server);
 	coap_delete_pdu(a);
 }
 
@@ -102,6 +108,10 @@ static coap_pdu_type_t reply_type(const coap_pdu_t *req)
 /* LwM2M 1.1.1 §6.2/§6.3, App. D.2: /bs goes to the bootstrap server; else Uri-Host names a server; else the default. */
 static struct px_server *pick_server(struct pdev *d, const coap_pdu_t *req, lpw_reg_op_t kind)
 {
+	if (d->reply_server == LPW_SERVER_BOOTSTRAP) /* the binding's addressing decided (LoRaWAN FPort) */
+		return d->cfg->bootstrap ? &d->servers[d->nservers] : NULL;
+	if (d->reply_server >= 0)
+		return (unsigned)d->reply_server < d->nservers ? &d->servers[d->reply_server] : NULL;
 	if (kind == LPW_REG_OP_BOOTSTRAP_REQUEST)
 		return d->cfg->bootstrap ? &d->servers[d->nservers] : NULL;
 	lpw_pdu_optval_t host;
@@ -162,6 +172,25 @@ static int build_request(const lpw_reg_t *reg, lpw_reg_op_t kind, coap_pdu_t *up
 	return lpw_pdu_copy(up, dev_pdu, &opts);
 }
 
+/* LwM2M 1.1.1 §6.8.4, table 6.8.4-1: a LoRaWAN device may omit ep (its DevEUI), lt (2592000), lwm2m (1.1), the
+ * binding (queue mode by nature) and the object list; the upstream server speaks TCP and expects them all, so the
+ * gateway fills them in. Never for OSCORE devices (their query is encrypted). 0 when the Register was rebuilt. */
+static int fill_lorawan_defaults(struct px_server *s)
+{
+	const lpw_config_device_t *dev = s->dev->cfg;
+	/* b: the server reaches the device through the gateway's TCP session ("T"), in queue mode (Q) */
+	int added = lpw_reg_apply_lorawan_defaults(s->reg, dev->endpoint ? dev->endpoint : dev->identity, "T");
+	if (added < 0) {
+		LPW_WARN("proxy", "%s: registration defaults not applied (%s)", dev->id, strerror(-added));
+		return added;
+	}
+	if (dev->lorawan.objects && lpw_reg_default_objects(s->reg, dev->lorawan.objects) > 0)
+		added |= 0x100;
+	if (added)
+		LPW_INFO("proxy", "%s: Register completed with the LoRaWAN defaults (mask 0x%x)", dev->id, (unsigned)added);
+	return 0;
+}
+
 /* Builds the TCP request for a device message and sends it. Takes ownership of dev_pdu. */
 static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 {
@@ -188,10 +217,17 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 		return;
 	}
 	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(s->reg, dev_pdu);
+	bool rebuilt = false;
+	if (kind == LPW_REG_OP_REGISTER) {
+		if (lpw_reg_remember_register(s->reg, dev_pdu) < 0)
+			LPW_WARN("proxy", "%s: Register not remembered: the gateway cannot re-register it", d->cfg->id);
+		else if (d->cfg->binding == LPW_BINDING_LORAWAN)
+			rebuilt = fill_lorawan_defaults(s) == 0;
+	}
 	coap_pdu_t *up = coap_pdu_init(COAP_MESSAGE_CON, coap_pdu_get_code(dev_pdu), 0, LPW_UPSTREAM_PDU_MAX);
 	make_up_token(d->px, f);
 	if (!up || !coap_add_token(up, f->up_token_len, f->up_token) ||
-	    build_request(s->reg, kind, up, dev_pdu) < 0) {
+	    (rebuilt ? lpw_reg_build_register(s->reg, up) : build_request(s->reg, kind, up, dev_pdu)) < 0) {
 		LPW_WARN("proxy", "%s: request does not fit upstream; answering 5.00", d->cfg->id);
 		coap_delete_pdu(up);
 		answer_locally(d, dev_pdu, reply_type(dev_pdu), COAP_RESPONSE_CODE_INTERNAL_ERROR);
@@ -199,8 +235,6 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 		memset(f, 0, sizeof(*f));
 		return;
 	}
-	if (kind == LPW_REG_OP_REGISTER && lpw_reg_remember_register(s->reg, dev_pdu) < 0)
-		LPW_WARN("proxy", "%s: Register not remembered: the gateway cannot re-register it", d->cfg->id);
 	f->used = true;
 	f->srv = s;
 	f->dev_pdu = dev_pdu;
@@ -350,7 +384,7 @@ static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *
 	                              con ? coap_pdu_get_mid(req) : px_device_mid(d), LPW_UPSTREAM_PDU_MAX);
 	lpw_pdu_copy_opts_t opts = {0};
 	if (a && coap_add_token(a, dtok.length, dtok.s) && lpw_pdu_copy(a, resp, &opts) == 0)
-		answer_device(d, a, true, coap_pdu_get_mid(req));
+		answer_device(d, a, true, coap_pdu_get_mid(req), px_server_index(s));
 	else
 		LPW_WARN("proxy", "%s: server's answer cannot be re-framed", d->cfg->id);
 	coap_delete_pdu(a);
@@ -392,11 +426,12 @@ static void device_request(struct pdev *d, coap_pdu_t *pdu)
 	forward_to_server(s, pdu);
 }
 
-int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	struct pdev *d = pdev_of(px, dev);
 	if (!d)
 		return -EINVAL;
+	d->reply_server = server; /* local answers to this message go back the way it came */
 	const char *reason = NULL;
 	coap_pdu_t *pdu = lpw_coap_parse_udp(data, len, &reason);
 	if (!pdu) {
@@ -429,7 +464,7 @@ int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, const uint
 	case LPW_DEDUP_ANSWERED:
 		px->stats->duplicates++;
 		px->stats->msgs_down[dev->binding]++;
-		px->hooks->send_to_device(px->hooks->arg, dev, cached, cached_len);
+		px->hooks->send_to_device(px->hooks->arg, dev, server, cached, cached_len);
 		coap_delete_pdu(pdu);
 		return 0;
 	case LPW_DEDUP_PENDING:

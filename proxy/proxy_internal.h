@@ -80,6 +80,7 @@ struct pdev {
 	uint16_t next_mid;
 	uint32_t next_token;
 	uint32_t max_size;     /* largest datagram the device's path carries */
+	int reply_server;      /* LPW_SERVER_* or index: the server the uplink being handled is addressed to */
 	lpw_dedup_t *dedup;
 	struct px_server servers[LPW_DEVICE_MAX_SERVERS + 1]; /* [nservers] is the bootstrap server, if any */
 	unsigned nservers;
@@ -108,6 +109,7 @@ struct lpw_proxy {
 };
 
 /* proxy.c */
+int px_server_index(const struct px_server *s);
 int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu);
 void px_publish_state(struct px_server *s);
 void px_event(struct pdev *d, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -181,6 +181,12 @@ void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32
 	px_queue_pump(d);
 }
 
+size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_config_device_t *dev)
+{
+	size_t i = (size_t)(dev - px->cfg->devices);
+	return i < px->cfg->ndevices ? px->devs[i].qlen : 0;
+}
+
 void lpw_proxy_set_queue_by_nature(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on)
 {
 	if ((unsigned)kind < LPW_BINDING_COUNT)

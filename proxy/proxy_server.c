@@ -54,7 +54,8 @@ static int send_downlink(struct px_downlink *dl)
 {
 	struct pdev *d = dl->dev;
 	d->px->stats->msgs_down[d->cfg->binding]++;
-	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, dl->bytes, dl->len);
+	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, dl->srv ? px_server_index(dl->srv) : LPW_SERVER_ANY,
+	                                    dl->bytes, dl->len);
 }
 
 static void on_retransmit(lpw_timer_t *t, int64_t now)
@@ -276,6 +277,23 @@ bool px_on_device_response(struct pdev *d, const coap_pdu_t *pdu)
 		return true;
 	}
 	return false;
+}
+
+void lpw_proxy_delivery_failed(lpw_proxy_t *px, const lpw_config_device_t *dev)
+{
+	size_t i = (size_t)(dev - px->cfg->devices);
+	if (i >= px->cfg->ndevices)
+		return;
+	struct pdev *d = &px->devs[i];
+	for (size_t k = 0; k < PX_MAX_DOWNLINKS; k++) {
+		struct px_downlink *dl = &d->downlinks[k];
+		if (!dl->used || dl->state == DL_OBSERVING)
+			continue;
+		LPW_WARN("proxy", "%s: the binding gave up delivering the server's request; 5.04", d->cfg->id);
+		px_event(d, "request-timeout", "server request undelivered: the binding's retransmissions are exhausted");
+		respond_upstream(dl, NULL, COAP_RESPONSE_CODE(504));
+		end_downlink(dl);
+	}
 }
 
 void px_downlinks_link_lost(struct px_server *s)

@@ -844,3 +844,28 @@ int lpw_reg_deserialise(lpw_reg_t *reg, const uint8_t *buf, size_t len)
 		rc = -EINVAL; /* trailing bytes or a state no code path produces */
 	return commit(reg, &next, rc);
 }
+
+int lpw_reg_default_objects(lpw_reg_t *reg, const char *links)
+{
+	if (!reg || !links)
+		return -EINVAL;
+	if (!reg->st.have_request)
+		return -ENOENT;
+	if (reg->st.payload_len > 0)
+		return 0;
+	size_t n = strlen(links);
+	if (n == 0 || n > LPW_REG_MAX_PAYLOAD)
+		return -EINVAL;
+	uint8_t *p = malloc(n);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, links, n);
+	free(reg->st.payload);
+	reg->st.payload = p;
+	reg->st.payload_len = n;
+	/* LwM2M: the object list is CoRE link format (Content-Format 40, one byte) */
+	reg->st.has_cf = true;
+	reg->st.cf[0] = 40;
+	reg->st.cf_len = 1;
+	return 1;
+}

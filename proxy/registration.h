@@ -109,6 +109,13 @@ int lpw_reg_build_register(const lpw_reg_t *reg, coap_pdu_t *dst) __attribute__(
  */
 int lpw_reg_apply_lorawan_defaults(lpw_reg_t *reg, const char *endpoint, const char *binding);
 
+/*
+ * When the remembered Register has no object list, makes links (copied, CoRE link format) its payload with
+ * Content-Format 40 (LwM2M 1.1.1 §6.8.4: a LoRaWAN device may omit the list; the gateway knows it from its
+ * configuration). Returns 1 if added, 0 if the Register had a list, -ENOENT without a remembered Register, -EINVAL.
+ */
+int lpw_reg_default_objects(lpw_reg_t *reg, const char *links);
+
 bool lpw_reg_is_registered(const lpw_reg_t *reg);
 /* From the remembered Register (and later Updates); LPW_REG_DEFAULT_LIFETIME when it had no lt. */
 uint32_t lpw_reg_lifetime(const lpw_reg_t *reg);

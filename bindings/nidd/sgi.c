@@ -68,19 +68,19 @@ static void on_readable(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 		struct peer *p = peer_by_ip(b, ip);
 		if (!p) {
 			LPW_DEBUG("sgi", "datagram from unknown address %s dropped", ip);
-			b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, NULL, NULL, 0); /* counted by the router */
+			b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, NULL, LPW_SERVER_ANY, NULL, 0); /* counted */
 			continue;
 		}
 		p->addr = from;
 		p->addrlen = fromlen;
-		b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, b->buf, (size_t)n);
+		b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, LPW_SERVER_ANY, b->buf, (size_t)n);
 		/* A device that just sent is listening (LwM2M 1.1.1 §6.5: a queue-mode client stays awake for
 		 * MAX_TRANSMIT_WAIT, 93 s by default, after its last message). */
 		b->host->reachable(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, b->cfg->sgi.awake_time_s * 1000);
 	}
 }
 
-static int sgi_send(void *self, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+static int sgi_send(void *self, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	struct sgi *b = self;
 	size_t i = (size_t)(dev - b->cfg->devices);

@@ -13,7 +13,7 @@
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
 
-static int capture_send(void *arg, const lpw_config_device_t *dev, const uint8_t *data, size_t len)
+static int capture_send(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	fx_t *fx = arg;
 	assert_true(fx->ndown < FX_MAX_DOWN);
@@ -183,7 +183,7 @@ int fx_uplink(fx_t *fx, int dev, const coap_pdu_t *pdu)
 
 int fx_uplink_bytes(fx_t *fx, int dev, const uint8_t *data, size_t len)
 {
-	return lpw_proxy_uplink(fx->px, &fx->devices[dev], data, len);
+	return lpw_proxy_uplink(fx->px, &fx->devices[dev], LPW_SERVER_ANY, data, len);
 }
 
 coap_pdu_t *fx_down(fx_t *fx, size_t i)

@@ -1,0 +1,51 @@
+/* The seam between the LoRaWAN network server (radio frames, keys, counters, RX timing) and the application server
+ * (FPort routing, LwM2M App. C, reachability). Today's network server is lw_ns_udp.c (Semtech packet forwarders);
+ * a later one (ChirpStack's MQTT integration) implements the same ops, and the application server does not change. */
+#ifndef LPW_LW_NS_H
+#define LPW_LW_NS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+typedef enum {
+	LW_TX_SENT,   /* the forwarder took it for the RX window (TX_ACK NONE); unconfirmed downlinks end here */
+	LW_TX_ACKED,  /* a confirmed downlink was acknowledged (ACK bit in the device's next uplink) */
+	LW_TX_FAILED, /* not transmitted (too late, duty cycle, forwarder down) or a confirmed one not acknowledged */
+} lw_tx_result_t;
+
+/* What the network server tells the application server. All called from the loop; dev is borrowed. */
+typedef struct {
+	/* An application uplink (FPort >= 1, FRMPayload decrypted). data is borrowed for the call. */
+	void (*uplink)(void *as, const lpw_config_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
+	               bool confirmed);
+	/* The device's RX windows after an uplink (any uplink, also a MAC-only one): a downlink queued with send()
+	 * before deadline_ms still goes out in them. Called after uplink(). */
+	void (*rx_open)(void *as, const lpw_config_device_t *dev, int64_t deadline_ms);
+	/* What became of a downlink queued with send(). */
+	void (*tx_result)(void *as, const lpw_config_device_t *dev, uint32_t handle, lw_tx_result_t result);
+	/* An OTAA device joined (new session). */
+	void (*joined)(void *as, const lpw_config_device_t *dev);
+	void *as;
+} lw_as_hooks_t;
+
+typedef struct {
+	/* Queues one application downlink for the device's current RX windows if still open, else its next ones.
+	 * One downlink waits per device at a time: -EBUSY while one waits. -EMSGSIZE if len exceeds the FRMPayload
+	 * limit at the device's current data rate (never truncated). more: set FPending (more is queued).
+	 * confirmed: a confirmed downlink. data is copied. *out_handle names it in tx_result. */
+	int (*send)(void *ns, const lpw_config_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
+	            bool confirmed, bool more, uint32_t *out_handle);
+	/* The largest FRMPayload the device can receive now (RX1 data rate of its last uplink). */
+	size_t (*max_payload)(void *ns, const lpw_config_device_t *dev);
+	void (*free)(void *ns);
+} lw_ns_ops_t;
+
+typedef struct {
+	const lw_ns_ops_t *ops;
+	void *self;
+} lw_ns_t;
+
+#endif
