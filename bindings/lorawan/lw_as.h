@@ -1,0 +1,30 @@
+/* The LoRaWAN application server: the gateway's "lorawan" binding. It routes by FPort (lorawan://{FPort}), applies
+ * the CoAP-over-LoRaWAN retransmission logic of LwM2M 1.1.1 Appendix C, and tells the proxy when a device can be
+ * reached (its RX windows). Radio, keys and timing belong to the network server behind lw_ns.h. */
+#ifndef LPW_LW_AS_H
+#define LPW_LW_AS_H
+
+#include "bindings/lorawan/lw_ns.h"
+#include "config/config.h"
+#include "gateway/binding.h"
+#include "gateway/loop.h"
+#include "gateway/stats.h"
+#include "gateway/store.h"
+
+typedef struct lw_as lw_as_t;
+
+/* cfg, host: borrowed, must outlive the application server. NULL on allocation failure. */
+lw_as_t *lw_as_new(lpw_loop_t *loop, const lpw_config_t *cfg, const lpw_binding_host_t *host);
+/* The hooks to give the network server (borrowed from as). */
+const lw_as_hooks_t *lw_as_hooks(lw_as_t *as);
+/* Ownership of ns passes to as (freed with it). */
+void lw_as_attach_ns(lw_as_t *as, lw_ns_t ns);
+/* The binding interface (the router frees it through ops->free). */
+lpw_binding_t lw_as_binding(lw_as_t *as);
+
+/* The daemon's LoRaWAN binding: the application server over the packet-forwarder network server. cfg, store,
+ * stats, host: borrowed. 0, or -errno with the reason logged. */
+int lpw_lorawan_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_store_t *store, lpw_stats_t *stats,
+                    const lpw_binding_host_t *host, lpw_binding_t *out) __attribute__((warn_unused_result));
+
+#endif
