@@ -400,6 +400,195 @@ static int check_bootstrap_ref(lpw_cfg_ctx_t *c, const config_setting_t *s, cons
 	return d->bootstrap ? 0 : -EINVAL;
 }
 
+
+/* --- LoRaWAN device keys (binding "lorawan" only; dst is the device) --- */
+
+#define LW_OTAA_EXPECT "join_eui + app_key (or app_key_file) for OTAA, or dev_addr + nwk_s_key + app_s_key for ABP"
+
+static const char *const lw_otaa_keys[] = { "join_eui", "app_key", "app_key_file", NULL };
+static const char *const lw_abp_keys[] = { "dev_addr", "nwk_s_key", "app_s_key", NULL };
+static const char *const lw_other_keys[] = { "fport", "bootstrap_fport", "confirmed_downlinks", "objects", NULL };
+
+/* Exactly nbytes bytes of hex into out; reports and returns -EINVAL otherwise. The text may be a secret: never
+ * echoed. */
+static int lw_hex(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *hex, uint8_t *out, size_t nbytes)
+{
+	uint8_t buf[32];
+	size_t len = 0;
+	const char *why = "is too long";
+	if (strlen(hex) == 2 * nbytes && lpw_config_hex_decode(hex, buf, sizeof(buf), &len, &why) == 0 &&
+	    len == nbytes) {
+		memcpy(out, buf, nbytes);
+		explicit_bzero(buf, sizeof(buf));
+		return 0;
+	}
+	if (strlen(hex) != 2 * nbytes)
+		why = "has the wrong length";
+	explicit_bzero(buf, sizeof(buf));
+	lpw_config_error(c, s, NULL, "the value %s; expected %zu hex digits", why, 2 * nbytes);
+	return -EINVAL;
+}
+
+/* The binding is parsed before these keys (table order); a wrong binding is reported once in device_finish. */
+static bool lw_device(const lpw_config_device_t *d)
+{
+	return d->binding == LPW_BINDING_LORAWAN;
+}
+
+static int check_join_eui(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	return lw_device(d) ? lw_hex(c, s, text, d->lorawan.join_eui, 8) : -EINVAL;
+}
+
+static int check_app_key(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	return lw_device(d) ? lw_hex(c, s, text, d->lorawan.app_key, 16) : -EINVAL;
+}
+
+static int check_app_key_file(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *path, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	char buf[128];
+	if (!lw_device(d))
+		return -EINVAL;
+	if (config_setting_get_member(config_setting_parent(s), "app_key")) {
+		lpw_config_error(c, s, NULL, "is set together with app_key; expected only one of them");
+		return -EINVAL;
+	}
+	int rc = lpw_config_read_small(path, buf, sizeof(buf));
+	if (rc) {
+		lpw_config_error(c, s, NULL, "%s cannot be read (%s); expected a file holding 32 hex digits", path,
+				 strerror(-rc));
+		return -EINVAL;
+	}
+	rc = lw_hex(c, s, buf, d->lorawan.app_key, 16);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int check_dev_addr(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	uint8_t b[4];
+	if (!lw_device(d) || lw_hex(c, s, text, b, 4))
+		return -EINVAL;
+	d->lorawan.dev_addr = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+	return 0;
+}
+
+static int check_nwk_s_key(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	return lw_device(d) ? lw_hex(c, s, text, d->lorawan.nwk_s_key, 16) : -EINVAL;
+}
+
+static int check_app_s_key(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = dst;
+	return lw_device(d) ? lw_hex(c, s, text, d->lorawan.app_s_key, 16) : -EINVAL;
+}
+
+/* CoRE link format (RFC 6690) as a Register carries the object list: </1/0>,</3/0>,</5>;ver=1.1 ... We check
+ * the shape a server parses (each entry starts with </ and a digit, links separated by commas) and no quotes
+ * or control characters, not every attribute. */
+static int check_objects(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	/* dst is the objects field (store S_STR frees it); the binding is in the same device */
+	lpw_config_device_t *d = (lpw_config_device_t *)(void *)((char *)dst - offsetof(lpw_config_device_t,
+											lorawan.objects));
+	if (!lw_device(d))
+		return -EINVAL;
+	const char *p = text;
+	for (;;) {
+		if (p[0] != '<' || p[1] != '/' || p[2] < '0' || p[2] > '9' || !strchr(p, '>'))
+			break;
+		p = strchr(p, '>') + 1;
+		while (*p && *p != ',' && *p > ' ' && *p != 0x7f)
+			p++;
+		if (*p == '\0')
+			return store(c, &d->lorawan.objects, text);
+		if (*p != ',')
+			break;
+		p++;
+	}
+	lpw_config_error(c, s, NULL, "\"%s\" is not a CoRE link-format object list at offset %zu; expected e.g. "
+				     "\"</1/0>,</3/0>\"", text, (size_t)(p - text));
+	return -EINVAL;
+}
+
+static bool lw_int_member(const config_setting_t *elem, const char *name, long long *out)
+{
+	const config_setting_t *m = config_setting_get_member(elem, name);
+	if (!m || (config_setting_type(m) != CONFIG_TYPE_INT && config_setting_type(m) != CONFIG_TYPE_INT64))
+		return false;
+	*out = config_setting_get_int64(m);
+	return true;
+}
+
+/* The FPorts are 8-bit; the walker checked type and range (store S_NONE), here they are stored. */
+static void lw_fports(lpw_cfg_ctx_t *c, const config_setting_t *elem, lpw_config_device_t *d)
+{
+	long long v;
+	d->lorawan.fport = 1;           /* LwM2M 1.1.1 §6.8.4: lorawan://{FPort}; our default server port */
+	d->lorawan.bootstrap_fport = 2;
+	if (lw_int_member(elem, "fport", &v) && v >= 1 && v <= 223)
+		d->lorawan.fport = (uint8_t)v;
+	if (lw_int_member(elem, "bootstrap_fport", &v) && v >= 0 && v <= 223)
+		d->lorawan.bootstrap_fport = (uint8_t)v;
+	if (d->lorawan.bootstrap_fport && d->lorawan.bootstrap_fport == d->lorawan.fport)
+		lpw_config_error(c, config_setting_get_member(elem, "bootstrap_fport"), NULL,
+				 "%u is also the fport; expected another FPort, or 0 for none", d->lorawan.bootstrap_fport);
+}
+
+static const char *first_member_of(const config_setting_t *elem, const char *const *names)
+{
+	for (; *names; names++)
+		if (config_setting_get_member(elem, *names))
+			return *names;
+	return NULL;
+}
+
+static void lw_missing(lpw_cfg_ctx_t *c, const config_setting_t *elem, const char *const *names, const char *alt)
+{
+	for (; *names; names++)
+		if (!config_setting_get_member(elem, *names) && !(alt && config_setting_get_member(elem, alt)))
+			lpw_config_error(c, elem, *names, "is missing; expected " LW_OTAA_EXPECT);
+}
+
+static void lorawan_device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, lpw_config_device_t *d)
+{
+	static const char *const otaa_required[] = { "join_eui", "app_key", NULL };
+	if (d->binding == LPW_BINDING_COUNT)
+		return; /* reported with the binding */
+	if (!lw_device(d)) {
+		const char *const *sets[] = { lw_otaa_keys, lw_abp_keys, lw_other_keys };
+		for (size_t i = 0; i < 3; i++)
+			for (const char *const *k = sets[i]; *k; k++)
+				if (config_setting_get_member(elem, *k))
+					lpw_config_error(c, config_setting_get_member(elem, *k), NULL,
+							 "applies to binding lorawan only; this device's binding is %s",
+							 lpw_config_binding_names[d->binding]);
+		return;
+	}
+	lw_fports(c, elem, d);
+	const char *otaa = first_member_of(elem, lw_otaa_keys), *abp = first_member_of(elem, lw_abp_keys);
+	d->lorawan.otaa = otaa != NULL;
+	if (otaa && abp)
+		lpw_config_error(c, elem, NULL, "has OTAA (%s) and ABP (%s) keys; expected one set: " LW_OTAA_EXPECT,
+				 otaa, abp);
+	else if (!otaa && !abp)
+		lpw_config_error(c, elem, NULL, "has no LoRaWAN keys; expected " LW_OTAA_EXPECT);
+	else if (otaa)
+		lw_missing(c, elem, otaa_required, "app_key_file");
+	else
+		lw_missing(c, elem, lw_abp_keys, NULL);
+}
+
+#define LW_KEY(n, chk, fl, exp, h)                                                                                     \
+	{ .name = n, .type = T_STR, .off = 0, .flags = fl, .check = chk, .expect = exp, .help = h }
+
 #define IDENTITY_KEY(k)                                                                                                \
 	{ .name = k, .type = T_STR, .check = check_identity, .help = "binding identity (one, matching the binding)" }
 
@@ -428,6 +617,23 @@ static const lpw_cfg_key_t device_keys[] = {
 	  .help = "southbound message size limit; 0 = the binding's default" },
 	{ .name = "queue_max", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_device_t, queue_max), .min = 0,
 	  .max = 1024, .def = "0", .help = "queued server requests; 0 = upstream.queue_max" },
+	LW_KEY("join_eui", check_join_eui, 0, "16 hex digits", "lorawan OTAA: JoinEUI (AppEUI)"),
+	LW_KEY("app_key", check_app_key, F_HIDE, "32 hex digits", "lorawan OTAA: AppKey (secret)"),
+	LW_KEY("app_key_file", check_app_key_file, F_SECRET, "a file (mode 600) holding 32 hex digits",
+	       "lorawan OTAA: file holding the AppKey"),
+	LW_KEY("dev_addr", check_dev_addr, 0, "8 hex digits", "lorawan ABP: DevAddr"),
+	LW_KEY("nwk_s_key", check_nwk_s_key, F_HIDE, "32 hex digits", "lorawan ABP: NwkSKey (secret)"),
+	LW_KEY("app_s_key", check_app_s_key, F_HIDE, "32 hex digits", "lorawan ABP: AppSKey (secret)"),
+	/* stored by lorawan_device_finish: the fields are 8-bit */
+	{ .name = "fport", .type = T_INT, .min = 1, .max = 223, .help = "lorawan: FPort of the LwM2M server (default 1)" },
+	{ .name = "bootstrap_fport", .type = T_INT, .min = 0, .max = 223,
+	  .help = "lorawan: FPort of the bootstrap server (default 2, 0 = none)" },
+	{ .name = "confirmed_downlinks", .type = T_BOOL, .store = S_BOOL,
+	  .off = offsetof(lpw_config_device_t, lorawan.confirmed_downlinks), .def = "false",
+	  .help = "lorawan: confirmed downlinks (LwM2M App. C.3.1)" },
+	{ .name = "objects", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, lorawan.objects),
+	  .min = 1, .max = 1024, .check = check_objects, .expect = "a CoRE link-format list such as \"</1/0>,</3/0>\"",
+	  .help = "lorawan: object list put into a Register that has none" },
 	{ 0 },
 };
 
@@ -439,7 +645,7 @@ static bool has_member_of(const config_setting_t *elem, const char *const *names
 	return false;
 }
 
-static void device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, const lpw_config_device_t *d)
+static void device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, lpw_config_device_t *d)
 {
 	static const char *const id_keys[] = { "ip", "external_id", "msisdn", "dev_eui", NULL };
 	static const char *const srv_keys[] = { "server", "servers", "bootstrap_server", NULL };
@@ -458,6 +664,7 @@ static void device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, const 
 	if (d->max_message_size > 0 && d->max_message_size < 16)
 		lpw_config_error(c, config_setting_get_member(elem, "max_message_size"), NULL,
 				 "%u is too small; expected 0 (the binding's default) or 16..65535", d->max_message_size);
+	lorawan_device_finish(c, elem, d);
 }
 
 static int check_devices(lpw_cfg_ctx_t *c, const config_setting_t *list, const char *text, void *dst)
@@ -568,11 +775,93 @@ static const lpw_cfg_key_t sgi_keys[] = {
 	{ 0 },
 };
 
+
+/* --- bindings.lorawan --- */
+
+static const char *const lw_regions[] = { "EU868", "US915", NULL };
+_Static_assert(sizeof(lpw_config_region_t) == sizeof(int), "the region is stored through an int");
+
+/* The concentrator reset line: present group = a line to pulse; its chip defaults to gpiochip0. */
+static int gpio_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_lorawan_t *lw = &((lpw_config_t *)dst)->lorawan;
+	if (!lw->gpio_chip)
+		lw->gpio_chip = lpw_config_strdup(c, "gpiochip0");
+	return lw->gpio_chip ? 0 : -ENOMEM;
+}
+
+/* Region-dependent ranges (RP002-1.0.x): downlink DRs EU868 0..7, US915 8..13; RX1DROffset US915 0..3;
+ * frequencies inside the region's band. */
+static int lorawan_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const lpw_config_lorawan_t *lw = &((lpw_config_t *)dst)->lorawan;
+	bool us = lw->region == LPW_REGION_US915;
+	unsigned dr_lo = us ? 8 : 0, dr_hi = us ? 13 : 7, off_hi = us ? 3 : 5;
+	uint32_t f_lo = us ? 902000000u : 863000000u, f_hi = us ? 928000000u : 870000000u;
+	const char *region = lw_regions[us];
+	int rc = 0;
+	if (lw->rx2_dr != UINT32_MAX && (lw->rx2_dr < dr_lo || lw->rx2_dr > dr_hi)) {
+		lpw_config_error(c, config_setting_get_member(s, "rx2_dr"), NULL,
+				 "%u is not a %s downlink data rate; expected %u..%u", lw->rx2_dr, region, dr_lo, dr_hi);
+		rc = -EINVAL;
+	}
+	if (lw->rx1_dr_offset > off_hi) {
+		lpw_config_error(c, config_setting_get_member(s, "rx1_dr_offset"), NULL,
+				 "%u is beyond %s's RX1 offsets; expected 0..%u", lw->rx1_dr_offset, region, off_hi);
+		rc = -EINVAL;
+	}
+	if (lw->rx2_freq_hz && (lw->rx2_freq_hz < f_lo || lw->rx2_freq_hz > f_hi)) {
+		lpw_config_error(c, config_setting_get_member(s, "rx2_freq"), NULL,
+				 "%u Hz is outside the %s band; expected %u..%u Hz", lw->rx2_freq_hz, region, f_lo, f_hi);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+#define LW_INT(n, field, lo, hi, d, h)                                                                                 \
+	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, lorawan.field), .min = lo,             \
+	  .max = hi, .def = d, .help = h }
+
+static const lpw_cfg_key_t gpio_keys[] = {
+	{ .name = "chip", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, lorawan.gpio_chip), .min = 1,
+	  .max = 255, .help = "GPIO chip: gpiochip0, 0 or /dev/gpiochip0; default gpiochip0" },
+	LW_INT("line", gpio_line, 0, 1023, "17", "the concentrator's reset line"),
+	{ .name = "active_low", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, lorawan.gpio_active_low),
+	  .def = "false", .help = "the reset is active at 0 V" },
+	LW_INT("pulse_ms", gpio_pulse_ms, 1, 10000, "100", "reset pulse length, milliseconds"),
+	{ 0 },
+};
+
+static const lpw_cfg_key_t lorawan_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, lorawan.enabled),
+	  .def = "false", .help = "be the network server for Semtech UDP packet forwarders" },
+	{ .name = "listen", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, lorawan.listen),
+	  .def = "0.0.0.0", .check = check_listen, .help = "address to bind" },
+	{ .name = "port", .type = T_INT, .store = S_U16, .off = offsetof(lpw_config_t, lorawan.port), .min = 1,
+	  .max = 65535, .def = "1700", .help = "UDP port (the forwarders' serv_port_up/down)" },
+	{ .name = "region", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_t, lorawan.region),
+	  .def = "EU868", .choices = lw_regions, .help = "regional parameters" },
+	LW_INT("net_id", net_id, 0, 0xFFFFFF, "0", "NetID (24 bits); its type 0/1 prefix seeds OTAA DevAddrs"),
+	LW_INT("rx1_dr_offset", rx1_dr_offset, 0, 5, "0", "RX1DROffset (US915: 0..3)"),
+	/* UINT32_MAX and 0: the region's defaults (EU868 DR0 869.525 MHz, US915 DR8 923.3 MHz) */
+	LW_INT("rx2_dr", rx2_dr, 0, 15, "4294967295", "RX2 data rate; default the region's"),
+	LW_INT("rx2_freq", rx2_freq_hz, 0, 1000000000, "0", "RX2 frequency in Hz; default the region's"),
+	/* LwM2M 1.1.1 App. C.2 */
+	LW_INT("ack_timeout", ack_timeout_s, 1, 86400, "300", "ACK_TIMEOUT, seconds (App. C.2)"),
+	LW_INT("max_retransmit", max_retransmit, 0, 16, "4", "MAX_RETRANSMIT (App. C.2)"),
+	LW_INT("forwarder_timeout", forwarder_timeout_s, 1, 3600, "30", "a forwarder silent this long is down"),
+	LW_INT("dedup_ms", dedup_ms, 0, 2000, "200", "wait for copies of an uplink from other forwarders"),
+	{ .name = "gpio", .type = T_GROUP, .sub = gpio_keys, .check = gpio_finish,
+	  .help = "the concentrator's reset line, pulsed once at start" },
+	{ 0 },
+};
+
 static const lpw_cfg_key_t binding_keys[] = {
 	{ .name = "nidd_sgi", .type = T_GROUP, .sub = sgi_keys, .help = "NIDD over the SGi tunnel" },
 	{ .name = "nidd_t8", .type = T_OPAQUE_GROUP, .help = "NIDD over the SCEF T8 API (keys to come)" },
 	{ .name = "sms", .type = T_OPAQUE_GROUP, .help = "SMS through a modem (keys to come)" },
-	{ .name = "lorawan", .type = T_OPAQUE_GROUP, .help = "LoRaWAN through a packet forwarder (keys to come)" },
+	{ .name = "lorawan", .type = T_GROUP, .sub = lorawan_keys, .check = lorawan_finish,
+	  .help = "LoRaWAN through Semtech UDP packet forwarders" },
 	{ 0 },
 };
 

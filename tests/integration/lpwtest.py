@@ -234,6 +234,7 @@ class LineProc:
     def __init__(self, args, name):
         self.name = name
         self.events = []
+        self.cond = threading.Condition()
         self.proc = spawn(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                           text=True, bufsize=1)
         threading.Thread(target=self._read, daemon=True).start()
@@ -244,9 +245,12 @@ class LineProc:
             if not line:
                 continue
             try:
-                self.events.append(json.loads(line))
+                event = json.loads(line)
             except ValueError:
-                self.events.append({"event": "unparsed", "line": line})
+                event = {"event": "unparsed", "line": line}
+            with self.cond:
+                self.events.append(event)
+                self.cond.notify_all()
             if os.environ.get("LPW_TEST_DEBUG"):
                 print(f"[{self.name}] {line}", flush=True)
 
@@ -260,12 +264,18 @@ class LineProc:
             want = pred
             pred = lambda e: all(e.get(k) == v for k, v in want.items())  # noqa: E731
 
-        def find():
-            for e in self.events[start:]:
-                if pred(e):
-                    return e
-            return None
-        return wait_for(find, timeout, what or f"{self.name} event")
+        end = time.monotonic() + timeout
+        seen = start
+        with self.cond:  # woken by each new event, so waiting adds no polling delay
+            while True:
+                for e in self.events[seen:]:
+                    if pred(e):
+                        return e
+                seen = max(seen, len(self.events))
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out after {timeout}s waiting for {what or self.name + ' event'}")
+                self.cond.wait(left)
 
     def mark(self):
         return len(self.events)

@@ -242,7 +242,7 @@ lpw_devsim_client_t *lpw_devsim_client_new(lpw_loop_t *loop, const lpw_devsim_li
 	c->rand_state = cfg->seed ? cfg->seed : 1;
 	c->next_mid = (uint16_t)next_rand(c);
 	lpw_timer_init(&c->update_timer, NULL);
-	lpw_devsim_objects_config_t ocfg = {c->endpoint, c->server_uri, c->binding, cfg->lifetime_s};
+	lpw_devsim_objects_config_t ocfg = {c->endpoint, c->server_uri, c->binding, cfg->lifetime_s, cfg->firmware};
 	c->objs = lpw_devsim_objects_new(&ocfg);
 	if (!c->objs)
 		goto fail;
@@ -267,6 +267,7 @@ void lpw_devsim_client_free(lpw_devsim_client_t *c)
 		if (c->xfer[i].kind != X_NONE)
 			lpw_devsim_xfer_finish(c, &c->xfer[i]);
 	lpw_devsim_obs_stop_all(c);
+	lpw_devsim_block1_clear(c);
 	lpw_loop_timer_clear(c->loop, &c->update_timer);
 	lpw_devsim_objects_free(c->objs);
 	free(c);
@@ -337,20 +338,23 @@ int lpw_devsim_client_register(lpw_devsim_client_t *c)
 	size_t len;
 	coap_pdu_t *pdu = new_request(c, COAP_REQUEST_CODE_POST, "rd");
 	/* option order matters to the encoder only through libcoap, which keeps them sorted */
-	int rc = pdu ? add_uint_option(pdu, COAP_OPTION_CONTENT_FORMAT, LPW_CF_LINK) : -ENOMEM;
+	bool objects = !c->cfg.register_no_objects || c->reg_needs_objects;
+	int rc = !pdu ? -ENOMEM : objects ? add_uint_option(pdu, COAP_OPTION_CONTENT_FORMAT, LPW_CF_LINK) : 0;
 	char lt[16];
 	snprintf(lt, sizeof(lt), "%u", lpw_devsim_objects_lifetime(c->objs));
-	if (rc == 0)
+	/* LoRaWAN (table 6.8.4-1): every parameter may be omitted and the server applies the defaults */
+	bool params = !c->cfg.register_minimal;
+	if (rc == 0 && params)
 		rc = add_query(pdu, "ep", c->endpoint);
-	if (rc == 0)
+	if (rc == 0 && params)
 		rc = add_query(pdu, "lt", lt);
-	if (rc == 0)
+	if (rc == 0 && params)
 		rc = add_query(pdu, "lwm2m", "1.1");
-	if (rc == 0)
+	if (rc == 0 && params)
 		rc = add_query(pdu, "b", c->binding);
-	if (rc == 0)
+	if (rc == 0 && objects)
 		rc = lpw_devsim_objects_links(c->objs, links, sizeof(links), &len);
-	if (rc == 0 && !coap_add_data(pdu, len, (const uint8_t *)links))
+	if (rc == 0 && objects && !coap_add_data(pdu, len, (const uint8_t *)links))
 		rc = -ENOMEM;
 	return finish_request(c, pdu, X_REGISTER, rc);
 }
@@ -470,6 +474,14 @@ static void on_response(lpw_devsim_client_t *c, struct xfer *x, const coap_pdu_t
 	lpw_devsim_xfer_finish(c, x);
 	switch (kind) {
 	case X_REGISTER:
+		if (code == COAP_RESPONSE_CODE_CONFLICT && c->cfg.register_no_objects && !c->reg_needs_objects) {
+			/* §6.8.4: the server cannot learn the object list out of band: retry with it */
+			c->reg_needs_objects = true;
+			emit_failure(c, "register", code);
+			if (lpw_devsim_client_register(c) < 0)
+				lpw_devsim_emit_error(c, "cannot register again");
+			return;
+		}
 		if (code != COAP_RESPONSE_CODE_CREATED) {
 			emit_failure(c, "register", code);
 			return;

@@ -12,6 +12,8 @@
 
 typedef struct lpw_devsim_client lpw_devsim_client_t;
 
+#define LPW_DEVSIM_PATTERN_MAX 16 /* longest notification type pattern */
+
 typedef enum {
 	LPW_DEVSIM_NOTIFY_CON,
 	LPW_DEVSIM_NOTIFY_NON,
@@ -33,7 +35,12 @@ typedef struct {
 	double ack_random_factor;
 	unsigned int max_retransmit;
 	uint32_t notify_interval_s; /* notification period when the server set no pmax */
+	bool firmware;              /* also object 5 (Firmware Update): /5/0/0 takes opaque, e.g. block-wise, writes */
 	lpw_devsim_notify_type_t notify_type;
+	/* When notify_pattern_len > 0 it overrides notify_type: notification n (0, 1, ...) is CON when
+	 * notify_pattern[n % notify_pattern_len] is true, else NON ("non,con,con" on the command line). */
+	bool notify_pattern[LPW_DEVSIM_PATTERN_MAX];
+	size_t notify_pattern_len;
 	uint32_t seed; /* message IDs, tokens and retransmission jitter; fixed in tests */
 	lpw_devsim_event_cb on_event;
 	void *event_arg; /* borrowed */
@@ -41,6 +48,11 @@ typedef struct {
 	 * sends is OSCORE-protected (RFC 8613), every request it receives must be ("oscore-wire" and "oscore-error"
 	 * events tell what went over the link and what failed). */
 	lpw_oscore_ctx_t *oscore;
+	/* LwM2M 1.1.1 table 6.8.4-1 (LoRaWAN): register_minimal leaves out ep, lt, lwm2m and b, so the server uses
+	 * their defaults; register_no_objects also leaves out the object list on the first attempt, and a 4.09
+	 * answer then makes the client register again with it (§6.8.4). Both false by default. */
+	bool register_minimal;
+	bool register_no_objects;
 } lpw_devsim_config_t;
 
 /* Fills RFC 7252 and LwM2M defaults: binding "U", lifetime 300 s, retransmission on with ACK_TIMEOUT 2 s,

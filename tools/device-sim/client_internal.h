@@ -16,6 +16,8 @@
 #define MAX_NON_SENT 16
 #define MAX_PAYLOAD 1024
 #define PDU_MAX 1280
+#define MAX_BLOCK1 2             /* Block1 uploads reassembled at once (different paths or Request-Tags) */
+#define BLOCK1_BODY_MAX 65536    /* bound on a reassembled body: more is answered 4.13 */
 
 enum xfer_kind { X_NONE, X_REGISTER, X_UPDATE, X_DEREGISTER, X_SEND, X_NOTIFY };
 
@@ -61,6 +63,19 @@ struct dedup {
 	size_t len;
 };
 
+/* One Block1 upload being reassembled (RFC 7959 §2.5). Blocks are matched by method, path and Request-Tag
+ * (RFC 9175 §3), not by token: a client may (libcoap does) use a new token for every block. */
+struct block1 {
+	bool used;
+	coap_pdu_code_t method;
+	lpw_devsim_path_t path;
+	uint8_t rtag[8];
+	size_t rtag_len;
+	uint8_t *body; /* BLOCK1_BODY_MAX bytes, allocated at block 0 */
+	size_t len;
+	uint32_t age; /* the older upload gives way when a new one needs a slot */
+};
+
 struct non_sent {
 	bool used;
 	uint16_t mid;
@@ -89,12 +104,16 @@ struct lpw_devsim_client {
 	size_t dedup_next;
 	struct non_sent non_sent[MAX_NON_SENT];
 	size_t non_next;
+	struct block1 block1[MAX_BLOCK1];
+	uint32_t block1_age;
 	/* OSCORE (cfg.oscore): the request being answered and whether the answer is a notification, set by whoever
 	 * sends a response; the info of the last request sent, for its xfer; the corrupt-next test aid. */
 	lpw_oscore_req_info_t osc_answer;
 	bool osc_notify;
 	lpw_oscore_req_info_t osc_last_req;
 	bool osc_corrupt_next;
+	/* register_no_objects: the server answered 4.09, so every later Register carries the object list */
+	bool reg_needs_objects;
 };
 
 /* client.c */
@@ -127,5 +146,7 @@ coap_pdu_t *lpw_devsim_oscore_input(lpw_devsim_client_t *c, coap_pdu_t *pdu);
 void lpw_devsim_handle_request(lpw_devsim_client_t *c, const coap_pdu_t *req);
 void lpw_devsim_obs_cancel(lpw_devsim_client_t *c, int obs, const char *how);
 void lpw_devsim_obs_stop_all(lpw_devsim_client_t *c);
+/* Frees every Block1 reassembly buffer. */
+void lpw_devsim_block1_clear(lpw_devsim_client_t *c);
 
 #endif

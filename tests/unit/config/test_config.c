@@ -173,6 +173,13 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->sgi.listen, "0.0.0.0");
 	assert_int_equal(cfg->sgi.port, 5683);
 	assert_int_equal(cfg->sgi.max_message_size, 1358);
+	assert_false(cfg->lorawan.enabled);
+	assert_string_equal(cfg->lorawan.listen, "0.0.0.0");
+	assert_int_equal(cfg->lorawan.port, 1700);
+	assert_int_equal(cfg->lorawan.ack_timeout_s, 300);
+	assert_int_equal(cfg->lorawan.max_retransmit, 4);
+	assert_int_equal(cfg->lorawan.forwarder_timeout_s, 30);
+	assert_int_equal(cfg->lorawan.dedup_ms, 200);
 	assert_int_equal(cfg->nservers, 0);
 	assert_null(cfg->servers);
 	assert_int_equal(cfg->ndevices, 0);
@@ -245,6 +252,8 @@ static void test_include(void **state)
 	assert_ptr_equal(d->servers[0], second);
 	assert_ptr_equal(d->servers[1], lw);
 	assert_true(d->oscore);
+	assert_false(d->lorawan.otaa);
+	assert_int_equal(d->lorawan.dev_addr, 0x26011BDA);
 	d = lpw_config_find_device(cfg, "t8-1");
 	assert_int_equal(d->binding, LPW_BINDING_NIDD_T8);
 	assert_string_equal(d->identity, "dev1@iot.example.com");
@@ -422,6 +431,85 @@ static void test_values(void **state)
 	assert_string_equal(lpw_config_binding_name(LPW_BINDING_COUNT), "?");
 }
 
+
+/* --- LoRaWAN: bindings.lorawan and the device keys --- */
+
+static void test_lorawan(void **state)
+{
+	write_file("app.key", 0600, "2b7e151628aed2a6abf7158809cf4f3c\n");
+	write_file("lw.conf", 0644,
+		   "gateway_id = \"g\";\n"
+		   "servers = ( { name = \"s\"; uri = \"coap+tcp://127.0.0.1\"; } );\n"
+		   "devices = ( { id = \"otaa\"; binding = \"lorawan\"; dev_eui = \"0011223344556677\"; server = \"s\";\n"
+		   "              join_eui = \"70B3D57ED0000001\"; app_key_file = \"app.key\"; fport = 5;\n"
+		   "              bootstrap_fport = 0; confirmed_downlinks = true; objects = \"</1/0>,</3/0>\"; },\n"
+		   "            { id = \"abp\"; binding = \"lorawan\"; dev_eui = \"0011223344556688\"; server = \"s\";\n"
+		   "              dev_addr = \"26011BDA\"; nwk_s_key = \"000102030405060708090a0b0c0d0e0f\";\n"
+		   "              app_s_key = \"f0e0d0c0b0a090807060504030201000\"; } );\n"
+		   "bindings: { lorawan: { enabled = true; listen = \"127.0.0.1\"; port = 1701; region = \"US915\";\n"
+		   "            net_id = 0x13; rx1_dr_offset = 3; rx2_dr = 10; rx2_freq = 923300000; ack_timeout = 60;\n"
+		   "            max_retransmit = 2; forwarder_timeout = 12; dedup_ms = 0; gpio: { line = 22; }; }; };\n");
+	lpw_config_t *cfg = load_ok(tmp_path("lw.conf"));
+	const lpw_config_lorawan_t *lw = &cfg->lorawan;
+	assert_true(lw->enabled);
+	assert_string_equal(lw->listen, "127.0.0.1");
+	assert_int_equal(lw->port, 1701);
+	assert_int_equal(lw->region, LPW_REGION_US915);
+	assert_int_equal(lw->net_id, 0x13);
+	assert_int_equal(lw->rx1_dr_offset, 3);
+	assert_int_equal(lw->rx2_dr, 10);
+	assert_int_equal(lw->rx2_freq_hz, 923300000);
+	assert_int_equal(lw->ack_timeout_s, 60);
+	assert_int_equal(lw->max_retransmit, 2);
+	assert_int_equal(lw->forwarder_timeout_s, 12);
+	assert_int_equal(lw->dedup_ms, 0);
+	assert_string_equal(lw->gpio_chip, "gpiochip0"); /* the group is there: its chip defaults */
+	assert_int_equal(lw->gpio_line, 22);
+	assert_false(lw->gpio_active_low);
+	assert_int_equal(lw->gpio_pulse_ms, 100);
+
+	const lpw_config_device_t *d = lpw_config_find_device(cfg, "otaa");
+	assert_true(d->lorawan.otaa);
+	assert_int_equal(d->lorawan.join_eui[0], 0x70);
+	assert_int_equal(d->lorawan.join_eui[7], 0x01);
+	assert_int_equal(d->lorawan.app_key[0], 0x2b);
+	assert_int_equal(d->lorawan.app_key[15], 0x3c);
+	assert_int_equal(d->lorawan.fport, 5);
+	assert_int_equal(d->lorawan.bootstrap_fport, 0);
+	assert_true(d->lorawan.confirmed_downlinks);
+	assert_string_equal(d->lorawan.objects, "</1/0>,</3/0>");
+	d = lpw_config_find_device(cfg, "abp");
+	assert_false(d->lorawan.otaa);
+	assert_int_equal(d->lorawan.dev_addr, 0x26011BDA);
+	assert_int_equal(d->lorawan.nwk_s_key[1], 0x01);
+	assert_int_equal(d->lorawan.app_s_key[0], 0xf0);
+	assert_int_equal(d->lorawan.fport, 1);
+	assert_int_equal(d->lorawan.bootstrap_fport, 2);
+	assert_false(d->lorawan.confirmed_downlinks);
+	assert_null(d->lorawan.objects);
+
+	/* bindings.lorawan needs a restart; secrets never appear in the diff */
+	write_file("lw2.conf", 0644, "gateway_id = \"g\";\nbindings: { lorawan: { dedup_ms = 300; }; };\n");
+	lpw_config_t *b = load_ok(tmp_path("lw2.conf"));
+	assert_int_equal(b->lorawan.rx2_dr, UINT32_MAX); /* the region's default */
+	assert_int_equal(b->lorawan.rx2_freq_hz, 0);
+	assert_int_equal(b->lorawan.region, LPW_REGION_EU868);
+	assert_int_equal(b->lorawan.port, 1700);
+	assert_null(b->lorawan.gpio_chip);
+	char *text = NULL;
+	size_t len;
+	FILE *out = open_memstream(&text, &len);
+	assert_true(lpw_config_diff(cfg, b, out) >= 5);
+	fclose(out);
+	assert_non_null(strstr(text, "bindings.lorawan.dedup_ms: 0 -> 300; needs a restart\n"));
+	assert_non_null(strstr(text, "bindings.lorawan.region: US915 -> EU868; needs a restart\n"));
+	assert_non_null(strstr(text, "bindings.lorawan.gpio.line: 22 -> 17; needs a restart\n"));
+	assert_null(strstr(text, "2b7e"));
+	free(text);
+	lpw_config_free(b);
+	lpw_config_free(cfg);
+}
+
 /* --- SIGHUP diff --- */
 
 static void test_diff(void **state)
@@ -486,6 +574,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_missing_file, make_tmpdir, remove_tmpdir),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test_setup_teardown(test_diff, make_tmpdir, remove_tmpdir),
+		cmocka_unit_test_setup_teardown(test_lorawan, make_tmpdir, remove_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
