@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "bindings/lorawan/lw_as.h"
 #include "bindings/nidd/sgi.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
@@ -120,6 +121,17 @@ static int start_bindings(gateway_t *g)
 		if (rc < 0)
 			return rc;
 		lpw_proxy_set_retransmit(g->proxy, b.ops->kind, b.ops->proxy_retransmits);
+		if (lpw_router_attach(g->router, b) < 0)
+			return -EEXIST;
+	}
+	if (g->cfg->lorawan.enabled) {
+		lpw_binding_t b;
+		int rc = lpw_lorawan_new(g->loop, g->cfg, g->store, &g->stats, lpw_router_host(g->router), &b);
+		if (rc < 0)
+			return rc;
+		/* LwM2M App. C replaces CoAP retransmission, and a Class A device listens only after its uplinks */
+		lpw_proxy_set_retransmit(g->proxy, b.ops->kind, b.ops->proxy_retransmits);
+		lpw_proxy_set_queue_by_nature(g->proxy, b.ops->kind, true);
 		if (lpw_router_attach(g->router, b) < 0)
 			return -EEXIST;
 	}

@@ -491,6 +491,8 @@ static uint32_t southbound_size(const lpw_config_t *cfg, const lpw_config_device
 		return dev->max_message_size;
 	if (dev->binding == LPW_BINDING_NIDD_SGI)
 		return cfg->sgi.max_message_size;
+	if (dev->binding == LPW_BINDING_LORAWAN)
+		return 242; /* the largest FRMPayload of EU868/US915 (DR5+); the binding refuses more at slower rates */
 	return 0;
 }
 

@@ -50,12 +50,15 @@ static void on_event(void *arg, const char *json)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: device-sim --link udp --gateway HOST:PORT --bind ADDR [--endpoint EP] [--lifetime S]\n"
-	           "         [--binding U|UQ] [--count N] [--notify-interval S] [--notify-type con|non|mixed]\n"
-	           "         [--no-retransmit] [--control stdin] [--quiet] [--seed N]\n"
+	           "         [--binding U|UQ] [--count N] [--notify-interval S] [--notify-type con|non|mixed|PATTERN]\n"
+	           "         [--no-retransmit] [--control stdin] [--quiet] [--seed N] [--firmware]\n"
 	           "         [--oscore SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] [--oscore-corrupt-next]]\n"
 	           "With --count N, device i binds ADDR+i and is called EP-i. Events go to stdout as JSON lines;\n"
 	           "--quiet keeps only error events. Control lines on stdin: register, update, deregister,\n"
 	           "send PATH, sleep, wake, corrupt-next, quit.\n"
+	           "--notify-type PATTERN: comma-separated con/non, repeating (non,con,con: NON, CON, CON, NON, ...).\n"
+	           "--firmware adds object 5 (Firmware Update): a write to /5/0/0 (opaque, e.g. block-wise)\n"
+	           "is reported with its size and SHA-256.\n"
 	           "--oscore protects everything with OSCORE (RFC 8613; hex fields, SALT may be empty);\n"
 	           "--oscore-corrupt-next and corrupt-next flip one ciphertext byte of the next request.\n");
 }
@@ -173,6 +176,31 @@ static int parse_gateway(char *arg, struct opts *o)
 	return 0;
 }
 
+/* con | non | mixed, or a comma-separated pattern of con/non that repeats ("non,con,con"). */
+static int parse_notify_type(const char *arg, lpw_devsim_config_t *cfg)
+{
+	cfg->notify_pattern_len = 0;
+	if (!strcmp(arg, "mixed")) {
+		cfg->notify_type = LPW_DEVSIM_NOTIFY_MIXED;
+		return 0;
+	}
+	for (const char *p = arg;;) {
+		size_t n = strcspn(p, ",");
+		if (cfg->notify_pattern_len == LPW_DEVSIM_PATTERN_MAX || (n != 3) ||
+		    (strncmp(p, "con", 3) && strncmp(p, "non", 3)))
+			return -EINVAL;
+		cfg->notify_pattern[cfg->notify_pattern_len++] = !strncmp(p, "con", 3);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	if (cfg->notify_pattern_len == 1) { /* a plain con or non */
+		cfg->notify_type = cfg->notify_pattern[0] ? LPW_DEVSIM_NOTIFY_CON : LPW_DEVSIM_NOTIFY_NON;
+		cfg->notify_pattern_len = 0;
+	}
+	return 0;
+}
+
 static int parse_option(int ch, char *arg, struct opts *o)
 {
 	unsigned long v;
@@ -197,15 +225,7 @@ static int parse_option(int ch, char *arg, struct opts *o)
 	case 'i':
 		return parse_uint(arg, 86400, &v) < 0 || v == 0 ? -EINVAL : (o->cfg.notify_interval_s = (uint32_t)v, 0);
 	case 'T':
-		if (!strcmp(arg, "con"))
-			o->cfg.notify_type = LPW_DEVSIM_NOTIFY_CON;
-		else if (!strcmp(arg, "non"))
-			o->cfg.notify_type = LPW_DEVSIM_NOTIFY_NON;
-		else if (!strcmp(arg, "mixed"))
-			o->cfg.notify_type = LPW_DEVSIM_NOTIFY_MIXED;
-		else
-			return -EINVAL;
-		return 0;
+		return parse_notify_type(arg, &o->cfg);
 	case 'R':
 		o->cfg.retransmit = false;
 		return 0;
@@ -219,6 +239,9 @@ static int parse_option(int ch, char *arg, struct opts *o)
 		return 0;
 	case 'X':
 		o->corrupt_next = true;
+		return 0;
+	case 'F':
+		o->cfg.firmware = true;
 		return 0;
 	default:
 		return -EINVAL;
@@ -236,6 +259,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *quiet)
 		{"control", required_argument, NULL, 'c'},        {"quiet", no_argument, NULL, 'q'},
 		{"seed", required_argument, NULL, 'S'},           {"help", no_argument, NULL, 'h'},
 		{"oscore", required_argument, NULL, 'O'},         {"oscore-corrupt-next", no_argument, NULL, 'X'},
+		{"firmware", no_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;

@@ -10,14 +10,18 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <mbedtls/sha256.h>
 
 #include "gateway/clock.h"
 
 #define MAX_INST 16
+#define OPAQUE_SHOWN 16 /* bytes of an opaque body shown in the write event */
 #define MAX_RES 12
 #define STR_MAX 128
 
-enum kind { K_INT, K_FLOAT, K_STR, K_BOOL, K_EXEC };
+/* K_OPAQUE keeps only what a test checks of a written body (its size and SHA-256), not the body: a firmware
+ * package may be far larger than anything else here, and nothing reads it back (LwM2M object 5: write-only). */
+enum kind { K_INT, K_FLOAT, K_STR, K_BOOL, K_EXEC, K_OPAQUE };
 
 struct res {
 	uint16_t id;
@@ -26,6 +30,8 @@ struct res {
 	int64_t i;
 	double f;
 	char s[STR_MAX];
+	size_t size;        /* K_OPAQUE: length of the last body written */
+	uint8_t sha256[32]; /* K_OPAQUE: its SHA-256 */
 };
 
 struct inst {
@@ -118,6 +124,8 @@ static void init_temperature(struct inst *in)
 	set_str(add_res(in, 5701, K_STR, false), "Cel");
 }
 
+static void init_firmware(struct inst *in);
+
 static void init_objects(lpw_devsim_objects_t *o, const lpw_devsim_objects_config_t *cfg)
 {
 	struct inst *in = new_inst(o, 0, 0);
@@ -144,7 +152,19 @@ static void init_objects(lpw_devsim_objects_t *o, const lpw_devsim_objects_confi
 	set_str(add_res(in, 14, K_STR, true), "+00:00");
 	set_str(add_res(in, 16, K_STR, false), cfg->binding);
 
+	if (cfg->firmware)
+		init_firmware(new_inst(o, 5, 0));
 	init_temperature(new_inst(o, 3303, 0));
+}
+
+/* Firmware Update (object 5): a writable opaque resource, for block-wise writes. */
+static void init_firmware(struct inst *in)
+{
+	add_res(in, 0, K_OPAQUE, true);           /* Package */
+	add_res(in, 1, K_STR, true);              /* Package URI */
+	add_res(in, 2, K_EXEC, false);            /* Update */
+	add_res(in, 3, K_INT, false);             /* State: idle */
+	add_res(in, 5, K_INT, false);             /* Update Result: initial */
 }
 
 lpw_devsim_objects_t *lpw_devsim_objects_new(const lpw_devsim_objects_config_t *cfg)
@@ -262,6 +282,7 @@ static json_t *senml_record(const struct res *r, const char *name)
 static int senml_collect(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p, json_t *arr)
 {
 	char bn[32], name[32];
+	size_t start = json_array_size(arr); /* Read-Composite appends several paths: each starts with its bn */
 	lpw_devsim_path_format(p, bn, sizeof(bn));
 	if (p->depth < 3)
 		strcat(bn, "/");
@@ -271,7 +292,7 @@ static int senml_collect(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p, js
 			continue;
 		for (size_t k = 0; k < in->nres; k++) {
 			struct res *r = &in->res[k];
-			if (r->kind == K_EXEC || (p->depth == 3 && r->id != p->id[2]))
+			if (r->kind == K_EXEC || r->kind == K_OPAQUE || (p->depth == 3 && r->id != p->id[2]))
 				continue;
 			touch(o, in, r);
 			if (p->depth == 3)
@@ -283,7 +304,7 @@ static int senml_collect(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p, js
 			json_t *rec = senml_record(r, name);
 			if (!rec)
 				return -ENOMEM;
-			if (json_array_size(arr) == 0)
+			if (json_array_size(arr) == start)
 				json_object_set_new(rec, "bn", json_string(bn));
 			if (!name[0])
 				json_object_del(rec, "n");
@@ -322,7 +343,7 @@ int lpw_devsim_objects_read(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p,
 	int rc = lookup(o, p, &in, &r);
 	if (rc < 0)
 		return rc;
-	if (p->depth == 0 || (r && r->kind == K_EXEC))
+	if (p->depth == 0 || (r && (r->kind == K_EXEC || r->kind == K_OPAQUE)))
 		return -EPERM;
 	if (accept == -1)
 		accept = p->depth == 3 ? LPW_CF_TEXT : LPW_CF_SENML_JSON;
@@ -579,6 +600,50 @@ static int collect_senml(lpw_devsim_objects_t *o, const lpw_devsim_path_t *scope
 	return rc;
 }
 
+/* application/octet-stream to an opaque resource: remembered as size and SHA-256; cb sees the first bytes in hex. */
+static int write_opaque(struct res *r, const char *path, const uint8_t *data, size_t len, lpw_devsim_write_cb cb,
+                        void *arg)
+{
+	char text[2 * OPAQUE_SHOWN + 4];
+	size_t shown = len < OPAQUE_SHOWN ? len : OPAQUE_SHOWN;
+	if (mbedtls_sha256_ret(data, len, r->sha256, 0) != 0)
+		return -EINVAL;
+	r->size = len;
+	for (size_t i = 0; i < shown; i++)
+		snprintf(text + 2 * i, 3, "%02x", data[i]);
+	snprintf(text + 2 * shown, 4, "%s", len > shown ? "..." : "");
+	if (cb)
+		cb(arg, path, text);
+	return 0;
+}
+
+int lpw_devsim_objects_opaque(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p, size_t *out_size,
+                              uint8_t out_sha256[32])
+{
+	struct inst *in;
+	struct res *r;
+	int rc = lookup(o, p, &in, &r);
+	if (rc < 0)
+		return rc;
+	if (!r || r->kind != K_OPAQUE)
+		return -EINVAL;
+	*out_size = r->size;
+	memcpy(out_sha256, r->sha256, sizeof(r->sha256));
+	return 0;
+}
+
+static void apply_changes(lpw_devsim_objects_t *o, struct change *ch, size_t n, lpw_devsim_write_cb cb, void *arg)
+{
+	for (size_t i = 0; i < n; i++) {
+		char text[STR_MAX + 8];
+		*ch[i].r = ch[i].val;
+		if (ch[i].r == find_res(find_inst(o, 3, 0), 13))
+			o->time_written = true;
+		if (cb && format_text(ch[i].r, text, sizeof(text)) >= 0)
+			cb(arg, ch[i].path, text);
+	}
+}
+
 int lpw_devsim_objects_write(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p, int cf, const uint8_t *data,
                              size_t len, lpw_devsim_write_cb cb, void *arg)
 {
@@ -592,6 +657,12 @@ int lpw_devsim_objects_write(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p
 		return rc;
 	if (p->depth < 2)
 		return -EPERM;
+	if (cf == LPW_CF_OPAQUE) {
+		rc = p->depth == 3 ? target(o, p, p, &ch[0]) : -EINVAL;
+		if (rc == 0 && ch[0].r->kind != K_OPAQUE)
+			rc = -EINVAL;
+		return rc < 0 ? rc : write_opaque(ch[0].r, ch[0].path, data, len, cb, arg);
+	}
 	if (cf == LPW_CF_TEXT) {
 		rc = p->depth == 3 ? target(o, p, p, &ch[0]) : -EINVAL;
 		if (rc == 0)
@@ -604,13 +675,72 @@ int lpw_devsim_objects_write(lpw_devsim_objects_t *o, const lpw_devsim_path_t *p
 	}
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		char text[STR_MAX + 8];
-		*ch[i].r = ch[i].val;
-		if (ch[i].r == find_res(find_inst(o, 3, 0), 13))
-			o->time_written = true;
-		if (cb && format_text(ch[i].r, text, sizeof(text)) >= 0)
-			cb(arg, ch[i].path, text);
-	}
+	apply_changes(o, ch, n, cb, arg);
 	return 0;
+}
+
+int lpw_devsim_objects_write_composite(lpw_devsim_objects_t *o, int cf, const uint8_t *data, size_t len,
+                                       lpw_devsim_write_cb cb, void *arg)
+{
+	struct change ch[MAX_CHANGES];
+	lpw_devsim_path_t root = {.depth = 0};
+	size_t n = 0;
+	if (cf != LPW_CF_SENML_JSON)
+		return -ENOTSUP;
+	int rc = collect_senml(o, &root, data, len, ch, &n);
+	if (rc < 0)
+		return rc;
+	apply_changes(o, ch, n, cb, arg);
+	return 0;
+}
+
+/* One path of a Read-Composite request: {"n":"/3/0/0"}, the name joined to the latest "bn" (RFC 8428 §4.5.1). */
+static int composite_path(json_t *rec, char *bn, size_t bn_cap, lpw_devsim_path_t *out)
+{
+	char name[128];
+	json_t *jbn = json_object_get(rec, "bn"), *jn = json_object_get(rec, "n");
+	if (!json_is_object(rec) || (jbn && !json_is_string(jbn)) || (jn && !json_is_string(jn)) || (!jbn && !jn))
+		return -EINVAL;
+	if (jbn)
+		snprintf(bn, bn_cap, "%s", json_string_value(jbn));
+	snprintf(name, sizeof(name), "%s%s", bn, jn ? json_string_value(jn) : "");
+	return lpw_devsim_path_parse(name, out) < 0 || out->depth == 0 ? -EINVAL : 0;
+}
+
+int lpw_devsim_objects_read_composite(lpw_devsim_objects_t *o, int cf, const uint8_t *req, size_t req_len,
+                                      uint8_t *buf, size_t cap, size_t *out_len)
+{
+	json_error_t err;
+	char bn[64] = "";
+	size_t i;
+	json_t *rec;
+	if (cf != LPW_CF_SENML_JSON)
+		return -ENOTSUP;
+	json_t *paths = json_loadb((const char *)req, req_len, 0, &err);
+	json_t *arr = json_array();
+	int rc = !arr ? -ENOMEM : json_is_array(paths) && json_array_size(paths) > 0 ? 0 : -EINVAL;
+	json_array_foreach(paths, i, rec) {
+		lpw_devsim_path_t p;
+		struct inst *in;
+		struct res *r;
+		if (rc == 0)
+			rc = composite_path(rec, bn, sizeof(bn), &p);
+		if (rc == 0)
+			rc = lookup(o, &p, &in, &r);
+		if (rc == 0 && r && (r->kind == K_EXEC || r->kind == K_OPAQUE))
+			rc = -EPERM;
+		if (rc == 0)
+			rc = senml_collect(o, &p, arr);
+	}
+	char *s = rc == 0 ? json_dumps(arr, JSON_COMPACT) : NULL;
+	if (rc == 0 && !s)
+		rc = -ENOMEM;
+	if (s && strlen(s) > cap)
+		rc = -ENOSPC;
+	else if (s)
+		memcpy(buf, s, *out_len = strlen(s));
+	free(s);
+	json_decref(arr);
+	json_decref(paths);
+	return rc;
 }

@@ -10,6 +10,7 @@
 
 static const char *const verbs[] = {
 	[LPW_CMD_READ] = "read",         [LPW_CMD_WRITE] = "write",
+	[LPW_CMD_WRITE_NOBLOCK] = "write-noblock",
 	[LPW_CMD_WRITE_PARTIAL] = "write-partial", [LPW_CMD_EXEC] = "exec",
 	[LPW_CMD_CREATE] = "create",     [LPW_CMD_DELETE] = "delete",
 	[LPW_CMD_DISCOVER] = "discover", [LPW_CMD_WRITE_ATTR] = "write-attr",
@@ -146,6 +147,35 @@ static int check_path(const char *path, char *reason, size_t rlen)
 	return 0;
 }
 
+void lpw_command_fill_bytes(uint8_t *buf, size_t len)
+{
+	/* 251 is prime: the pattern does not line up with any power-of-two block size */
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i % 251);
+}
+
+/* "bytes N": N generated opaque bytes; nothing may follow N. */
+static int take_bytes(lpw_command_t *cmd, const char *rest, char *reason, size_t rlen)
+{
+	char word[32];
+	char *end = NULL;
+	int n = next_word(&rest, word, sizeof(word));
+	if (n <= 0)
+		return fail(reason, rlen, "bytes needs a size N");
+	errno = 0;
+	unsigned long v = strtoul(word, &end, 10);
+	if (*end || errno || word[0] == '-' || v == 0 || v > LPW_CMD_BYTES_MAX)
+		return fail(reason, rlen, "bytes N: N must be 1..%u", LPW_CMD_BYTES_MAX);
+	if (next_word(&rest, word, sizeof(word)) != 0)
+		return fail(reason, rlen, "unexpected text after bytes N");
+	cmd->payload = malloc(v);
+	if (!cmd->payload)
+		return -ENOMEM;
+	cmd->payload_len = v;
+	lpw_command_fill_bytes(cmd->payload, v);
+	return 0;
+}
+
 static int parse_format(const char *word, int *cf, bool *hex, char *reason, size_t rlen)
 {
 	for (size_t i = 0; i < sizeof(payload_formats) / sizeof(payload_formats[0]); i++) {
@@ -255,12 +285,17 @@ static int parse_args(lpw_command_t *cmd, const char *p, char *reason, size_t rl
 			cmd->format = LPW_CF_TEXT;
 		return 0;
 	case LPW_CMD_WRITE:
+	case LPW_CMD_WRITE_NOBLOCK:
 	case LPW_CMD_WRITE_PARTIAL:
 	case LPW_CMD_CREATE:
 	case LPW_CMD_READ_COMPOSITE:
 		n = next_word(&p, word, sizeof(word));
 		if (n <= 0)
 			return fail(reason, rlen, "missing FORMAT");
+		if (strcmp(word, "bytes") == 0 && cmd->kind != LPW_CMD_READ_COMPOSITE) {
+			cmd->format = LPW_CF_OPAQUE;
+			return take_bytes(cmd, p, reason, rlen);
+		}
 		if ((rc = parse_format(word, &cmd->format, &hex, reason, rlen)))
 			return rc;
 		if (cmd->kind == LPW_CMD_READ_COMPOSITE)

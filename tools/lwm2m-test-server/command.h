@@ -9,10 +9,12 @@
 #define LPW_CMD_PATH_MAX 255
 #define LPW_CMD_QUERY_MAX 255
 #define LPW_CMD_LINE_MAX 65536 /* longest control line; payloads ride on it */
+#define LPW_CMD_BYTES_MAX (1u << 20) /* largest generated payload ("bytes N") */
 
 typedef enum {
 	LPW_CMD_READ,
 	LPW_CMD_WRITE,         /* PUT: write-replace */
+	LPW_CMD_WRITE_NOBLOCK, /* PUT in one message even when it exceeds the peer's size (provokes 4.13) */
 	LPW_CMD_WRITE_PARTIAL, /* POST: partial update */
 	LPW_CMD_EXEC,
 	LPW_CMD_CREATE,
@@ -49,6 +51,10 @@ typedef struct {
 	uint8_t *payload;                  /* owned, NULL when empty; freed by lpw_command_clear */
 	size_t payload_len;
 } lpw_command_t;
+
+/* FORMAT "bytes N" (write, write-noblock, write-partial, create) generates N opaque bytes, byte i being i % 251,
+ * so a test can compute the same body without pasting it: lpw_command_fill_bytes() writes that pattern. */
+void lpw_command_fill_bytes(uint8_t *buf, size_t len);
 
 /* Parses one line (without its newline; borrowed). On success fills *out (which then owns its payload:
  * call lpw_command_clear) and returns 0. On bad input returns -EINVAL and writes the reason into reason;

@@ -37,6 +37,7 @@ struct lpw_requests {
 	int64_t timeout_ms;
 	pending_t *head;
 	lpw_oscore_ctx_t *oscore; /* borrowed */
+	bool block;               /* the context runs libcoap's block-wise transfers (COAP_BLOCK_USE_LIBCOAP) */
 };
 
 /* What one request looks like on the wire, before it becomes a PDU. */
@@ -50,6 +51,8 @@ typedef struct {
 	int accept;        /* -1: none */
 	const uint8_t *payload;
 	size_t payload_len;
+	bool large;   /* hand the payload to libcoap, which sends it block-wise (RFC 7959 Block1) if it must */
+	bool noblock; /* one message whatever the peer accepts: a test provoking 4.13 */
 } request_spec_t;
 
 __attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t reason_len, const char *fmt, ...)
@@ -114,13 +117,38 @@ static int add_uint(coap_optlist_t **list, uint16_t number, unsigned value)
 	return coap_insert_optlist(list, coap_new_optlist(number, n, buf)) ? 0 : -ENOMEM;
 }
 
+static void free_large(coap_session_t *session, void *copy)
+{
+	free(copy);
+}
+
+/* libcoap keeps a large body by reference until the last block is out: it gets its own copy, freed by libcoap
+ * through free_large(). */
+static int add_large(coap_session_t *session, coap_pdu_t *pdu, const request_spec_t *spec)
+{
+	uint8_t *copy = malloc(spec->payload_len);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, spec->payload, spec->payload_len);
+	/* a server session is established by definition, so this never runs libcoap's nested wait for a CSM
+	 * (DESIGN.md decision 1) */
+	if (!coap_add_data_large_request(session, pdu, spec->payload_len, copy, free_large, copy))
+		return -EMSGSIZE; /* libcoap released the copy */
+	return 0;
+}
+
+/* Room for a one-message request that ignores the peer's limit: header, token and options fit in 512 bytes. */
+#define NOBLOCK_OVERHEAD 512
+
 /* The one place request PDUs are built. Sized explicitly with coap_pdu_init (see DESIGN.md decision 1). */
 static int build_pdu(coap_session_t *session, const request_spec_t *spec, coap_pdu_t **out)
 {
 	coap_optlist_t *opts = NULL;
 	int rc = -ENOMEM;
-	coap_pdu_t *pdu = coap_pdu_init(COAP_MESSAGE_CON, spec->code, coap_new_message_id(session),
-	                                coap_session_max_pdu_size(session));
+	size_t size = coap_session_max_pdu_size(session);
+	if (spec->noblock && size < spec->payload_len + NOBLOCK_OVERHEAD)
+		size = spec->payload_len + NOBLOCK_OVERHEAD;
+	coap_pdu_t *pdu = coap_pdu_init(COAP_MESSAGE_CON, spec->code, coap_new_message_id(session), size);
 	if (!pdu)
 		return -ENOMEM;
 	if (!coap_add_token(pdu, TOKEN_LEN, spec->token))
@@ -134,8 +162,12 @@ static int build_pdu(coap_session_t *session, const request_spec_t *spec, coap_p
 	rc = -EMSGSIZE;
 	if (opts && !coap_add_optlist_pdu(pdu, &opts))
 		goto out;
-	if (spec->payload_len && !coap_add_data(pdu, spec->payload_len, spec->payload))
+	if (spec->payload_len && spec->large) {
+		if ((rc = add_large(session, pdu, spec)))
+			goto out;
+	} else if (spec->payload_len && !coap_add_data(pdu, spec->payload_len, spec->payload)) {
 		goto out;
+	}
 	*out = pdu;
 	pdu = NULL;
 	rc = 0;
@@ -162,6 +194,11 @@ static void timed_out(lpw_timer_t *timer, int64_t now_ms)
 void lpw_requests_set_oscore(lpw_requests_t *rq, lpw_oscore_ctx_t *ctx)
 {
 	rq->oscore = ctx;
+}
+
+void lpw_requests_set_block(lpw_requests_t *rq, bool on)
+{
+	rq->block = on;
 }
 
 /* OSCORE: replaces *pdu by its protected form and remembers what the answers are bound to. */
@@ -209,6 +246,7 @@ static coap_pdu_code_t method_of(lpw_cmd_kind_t kind)
 {
 	switch (kind) {
 	case LPW_CMD_WRITE:
+	case LPW_CMD_WRITE_NOBLOCK:
 	case LPW_CMD_WRITE_ATTR:
 		return COAP_REQUEST_CODE_PUT;
 	case LPW_CMD_WRITE_PARTIAL:
@@ -257,11 +295,30 @@ int lpw_requests_send(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cmd,
 		.accept = cmd->kind == LPW_CMD_DISCOVER ? LPW_CF_LINK : cmd->accept,
 		.payload = cmd->payload,
 		.payload_len = cmd->payload_len,
+		.large = rq->block && cmd->kind != LPW_CMD_WRITE_NOBLOCK,
+		.noblock = cmd->kind == LPW_CMD_WRITE_NOBLOCK,
 	};
 	int rc = send_spec(p, &spec, reason, rlen);
 	if (rc)
 		drop(p);
 	return rc;
+}
+
+/* With libcoap's block mode on, 4.3.1's coap_send() swaps the token of a GET Observe=1 for the one it uses for
+ * Block2 follow-ups, which the device never saw: the cancel must go through coap_cancel_observe(), which rebuilds
+ * the Observe request with the original token and Observe=1. */
+static int cancel_via_libcoap(pending_t *p, char *reason, size_t rlen)
+{
+	coap_binary_t token = {TOKEN_LEN, p->token};
+	if (!coap_cancel_observe(p->session, &token, COAP_MESSAGE_CON)) {
+		fail(reason, rlen, "libcoap refused to send the cancel");
+		return -EIO;
+	}
+	if (lpw_loop_timer_in(p->rq->loop, &p->timeout, p->rq->timeout_ms)) {
+		fail(reason, rlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 int lpw_requests_cancel(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cmd, char *reason, size_t rlen)
@@ -281,7 +338,7 @@ int lpw_requests_cancel(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cm
 		.format = -1,
 		.accept = p->accept,
 	};
-	int rc = send_spec(p, &spec, reason, rlen);
+	int rc = rq->block ? cancel_via_libcoap(p, reason, rlen) : send_spec(p, &spec, reason, rlen);
 	if (rc == 0) {
 		p->id = id;
 		p->cancelling = true;
@@ -327,6 +384,9 @@ static void emit_answer(const pending_t *p, uint64_t id, bool notify, long obser
 		json_object_set_new(obj, "format", format);
 		json_object_set_new(obj, "payload", lpw_emit_payload(data, len));
 		json_object_set_new(obj, "payload_hex", lpw_emit_hex(data, len));
+		unsigned size1 = 0; /* RFC 7959 §4: with 4.13, the size the server would accept */
+		if (option_uint(received, COAP_OPTION_SIZE1, &size1) == 0)
+			json_object_set_new(obj, "size1", json_integer(size1));
 	} else {
 		json_decref(format);
 	}

@@ -4,6 +4,7 @@
 #define LPW_TS_REQUESTS_H
 
 #include <coap3/coap.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,11 @@ void lpw_requests_free(lpw_requests_t *rq);
 /* With ctx (borrowed, must outlive the table; NULL turns it off) every request is OSCORE-protected and every
  * response must verify against it; failures are reported as "oscore-error" events. */
 void lpw_requests_set_oscore(lpw_requests_t *rq, lpw_oscore_ctx_t *ctx);
+
+/* on: the context runs libcoap's block-wise transfers (coap_context_set_block_mode COAP_BLOCK_USE_LIBCOAP), so
+ * request payloads go through coap_add_data_large_request() (Block1 when they exceed what the session's peer
+ * announced in its CSM) and cancels through coap_cancel_observe(). Must match the context's mode. */
+void lpw_requests_set_block(lpw_requests_t *rq, bool on);
 
 /* Builds the request for cmd (any verb but cancel/list/quit; borrowed) and sends it on session (a
  * reference is taken while the request is in flight) as request number id. Its response is emitted as a

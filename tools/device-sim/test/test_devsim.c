@@ -13,6 +13,7 @@
 
 #include "proxy/coap_codec.h"
 #include "tools/device-sim/client.h"
+#include "tools/device-sim/objects.h"
 
 #define MAX_SENT 64
 #define MAX_EVENTS 64
@@ -524,6 +525,120 @@ static void test_update_404_registers_again(void **state)
 	fixture_free(f);
 }
 
+static void with_firmware(lpw_devsim_config_t *cfg)
+{
+	cfg->firmware = true;
+}
+
+/* One Block1 block of a PUT to /5/0/0 (opaque), Request-Tag 0x77, block size 16 << szx. */
+static coap_pdu_t *block_req(uint16_t mid, uint32_t num, bool more, unsigned int szx, const uint8_t *data, size_t len)
+{
+	coap_pdu_t *pdu = req(COAP_REQUEST_CODE_PUT, mid, "/5/0/0", NULL, LPW_CF_OPAQUE, NULL);
+	uint8_t b[4], tag = 0x77;
+	assert_true(coap_add_option(pdu, COAP_OPTION_BLOCK1, coap_encode_var_safe(b, 4, num << 4 | (more ? 8u : 0) | szx),
+	                            b));
+	assert_true(coap_add_option(pdu, 292, 1, &tag));
+	assert_true(coap_add_data(pdu, len, data));
+	return pdu;
+}
+
+static unsigned int reply_block1(struct fixture *f)
+{
+	coap_pdu_t *pdu = sent_pdu(f, f->nsent - 1);
+	coap_opt_iterator_t it;
+	coap_opt_t *o = coap_check_option(pdu, COAP_OPTION_BLOCK1, &it);
+	unsigned int v = o ? coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o)) : 0xffffffffu;
+	coap_delete_pdu(pdu);
+	return v;
+}
+
+/* RFC 7959 Block1: 2.31 per block with Block1 echoed, the whole body applied at the last block; a block out of
+ * order is 4.08, more than 64 KiB is 4.13 with Size1. */
+static void test_block1_reassembly(void **state)
+{
+	struct fixture *f = registered(with_firmware);
+	uint8_t body[100];
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i % 251);
+
+	inject(f, block_req(0x500, 0, true, 1, body, 32));
+	assert_int_equal(reply(f, 0x500, NULL, 0), COAP_RESPONSE_CODE_CONTINUE);
+	assert_int_equal(reply_block1(f), 0 << 4 | 8 | 1);
+	inject(f, block_req(0x501, 1, true, 1, body + 32, 32));
+	assert_int_equal(reply(f, 0x501, NULL, 0), COAP_RESPONSE_CODE_CONTINUE);
+	inject(f, block_req(0x502, 2, true, 1, body + 64, 32));
+	assert_int_equal(reply(f, 0x502, NULL, 0), COAP_RESPONSE_CODE_CONTINUE);
+	assert_false(has_event(f, "\"event\":\"write\""));
+	inject(f, block_req(0x503, 3, false, 1, body + 96, 4));
+	assert_int_equal(reply(f, 0x503, NULL, 0), COAP_RESPONSE_CODE_CHANGED);
+	assert_int_equal(reply_block1(f), 3 << 4 | 1);
+	/* sha256 of bytes 0..99 */
+	assert_true(has_event(f, "\"path\":\"/5/0/0\",\"size\":100,\"sha256\":"
+	                         "\"bce0aff19cf5aa6a7469a30d61d04e4376e4bbf6381052ee9e7f33925c954d52\""));
+
+	inject(f, block_req(0x510, 0, true, 1, body, 32));
+	assert_int_equal(reply(f, 0x510, NULL, 0), COAP_RESPONSE_CODE_CONTINUE);
+	inject(f, block_req(0x511, 2, true, 1, body, 32)); /* block 1 is missing */
+	assert_int_equal(reply(f, 0x511, NULL, 0), COAP_RESPONSE_CODE_INCOMPLETE);
+	inject(f, block_req(0x512, 1, true, 1, body, 32)); /* the upload was dropped */
+	assert_int_equal(reply(f, 0x512, NULL, 0), COAP_RESPONSE_CODE_INCOMPLETE);
+	inject(f, block_req(0x513, 1, false, 1, body, 32)); /* a last block nobody started */
+	assert_int_equal(reply(f, 0x513, NULL, 0), COAP_RESPONSE_CODE_INCOMPLETE);
+
+	/* block 4096 of 16 bytes starts at 64 KiB */
+	inject(f, block_req(0x520, 0, true, 0, body, 16));
+	assert_int_equal(reply(f, 0x520, NULL, 0), COAP_RESPONSE_CODE_CONTINUE);
+	inject(f, block_req(0x521, 4096, true, 0, body, 16));
+	coap_pdu_t *r = sent_pdu(f, f->nsent - 1);
+	assert_int_equal(coap_pdu_get_code(r), COAP_RESPONSE_CODE_REQUEST_TOO_LARGE);
+	coap_opt_iterator_t it;
+	coap_opt_t *o = coap_check_option(r, COAP_OPTION_SIZE1, &it);
+	assert_non_null(o);
+	assert_int_equal(coap_decode_var_bytes(coap_opt_value(o), coap_opt_length(o)), 65536);
+	coap_delete_pdu(r);
+	/* a short block that is not the last is malformed */
+	inject(f, block_req(0x530, 0, true, 1, body, 10));
+	assert_int_equal(reply(f, 0x530, NULL, 0), COAP_RESPONSE_CODE_BAD_REQUEST);
+	fixture_free(f);
+}
+
+/* Read-Composite (FETCH) and Write-Composite (iPATCH) with SenML JSON. */
+static void test_composite(void **state)
+{
+	struct fixture *f = registered(NULL);
+	char p[1024];
+	coap_pdu_t *q = req(COAP_REQUEST_CODE_FETCH, 0x600, "/", NULL, LPW_CF_SENML_JSON,
+	                    "[{\"n\":\"/3/0/0\"},{\"n\":\"/3/0/14\"}]");
+	inject(f, q);
+	assert_int_equal(reply(f, 0x600, p, sizeof(p)), COAP_RESPONSE_CODE_CONTENT);
+	json_error_t err;
+	json_t *recs = json_loads(p, 0, &err);
+	assert_int_equal(json_array_size(recs), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "bn")), "/3/0/0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 0), "vs")), "lpwagw");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 1), "bn")), "/3/0/14");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(recs, 1), "vs")), "+00:00");
+	json_decref(recs);
+	inject(f, req(COAP_REQUEST_CODE_FETCH, 0x601, "/", NULL, LPW_CF_SENML_JSON, "[{\"n\":\"/3/0/99\"}]"));
+	assert_int_equal(reply(f, 0x601, NULL, 0), COAP_RESPONSE_CODE_NOT_FOUND);
+	inject(f, req(COAP_REQUEST_CODE_FETCH, 0x602, "/", NULL, LPW_CF_SENML_JSON, "[{\"x\":1}"));
+	assert_int_equal(reply(f, 0x602, NULL, 0), COAP_RESPONSE_CODE_BAD_REQUEST);
+	inject(f, req(COAP_REQUEST_CODE_FETCH, 0x603, "/", NULL, 112, "\x81"));
+	assert_int_equal(reply(f, 0x603, NULL, 0), COAP_RESPONSE_CODE_UNSUPPORTED_CONTENT_FORMAT);
+
+	inject(f, req(COAP_REQUEST_CODE_IPATCH, 0x610, "/", NULL, LPW_CF_SENML_JSON,
+	              "[{\"n\":\"/3/0/14\",\"vs\":\"+02:00\"},{\"n\":\"/1/0/1\",\"v\":120}]"));
+	assert_int_equal(reply(f, 0x610, NULL, 0), COAP_RESPONSE_CODE_CHANGED);
+	assert_true(has_event(f, "{\"event\":\"write\",\"ep\":\"dev-test\",\"path\":\"/3/0/14\",\"value\":\"+02:00\"}"));
+	assert_true(has_event(f, "\"path\":\"/1/0/1\",\"value\":\"120\""));
+	/* all or nothing: a read-only resource in the batch refuses the whole write */
+	inject(f, req(COAP_REQUEST_CODE_IPATCH, 0x611, "/", NULL, LPW_CF_SENML_JSON,
+	              "[{\"n\":\"/3/0/14\",\"vs\":\"+05:00\"},{\"n\":\"/3/0/0\",\"vs\":\"x\"}]"));
+	assert_int_equal(reply(f, 0x611, NULL, 0), COAP_RESPONSE_CODE_NOT_ALLOWED);
+	assert_false(has_event(f, "+05:00"));
+	fixture_free(f);
+}
+
 int main(void)
 {
 	coap_startup();
@@ -538,6 +653,8 @@ int main(void)
 		cmocka_unit_test(test_observe_notify_rst),
 		cmocka_unit_test(test_observe_pmax_mixed_cancel),
 		cmocka_unit_test(test_update_404_registers_again),
+		cmocka_unit_test(test_block1_reassembly),
+		cmocka_unit_test(test_composite),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	coap_cleanup();
