@@ -203,7 +203,7 @@ static int seal_message(const uint8_t key[LPW_OSCORE_KEY_LEN], const uint8_t non
                         coap_pdu_t *out)
 {
 	uint8_t pt[4 + OSCORE_PLAINTEXT_MAX], ct[OSCORE_PLAINTEXT_MAX + LPW_OSCORE_TAG_LEN];
-	size_t pt_len;
+	size_t pt_len = 0;
 	int rc = encode_plaintext(coap_pdu_get_code(plain), inner, plain, pt, sizeof(pt), &pt_len);
 	if (rc == 0 && pt_len > OSCORE_PLAINTEXT_MAX)
 		rc = -ENOSPC;
