@@ -496,6 +496,17 @@ static uint32_t southbound_size(const lpw_config_t *cfg, const lpw_config_device
 	return 0;
 }
 
+/* The CSM Max-Message-Size for a device whose path carries `size` bytes: the server blocks its own transfers to
+ * fit (RFC 8323 §5.3.1). TCP framing is up to 4 bytes shorter than the datagram the device gets, hence the margin.
+ * libcoap 4.3.1 always adds the Block-Wise-Transfer option to its CSM (coap_session_send_csm), and RFC 8323 §6
+ * lets a peer use BERT only when Max-Message-Size is above 1152 as well: capping there keeps BERT, which no
+ * datagram device understands, from ever being used. */
+static uint32_t advertised_size(uint32_t size)
+{
+	uint32_t adv = size > 64 ? size - 4 : (size ? size : 1152);
+	return adv > 1152 ? 1152 : adv;
+}
+
 static int pdev_init(lpw_proxy_t *px, struct pdev *d, const lpw_config_device_t *dev)
 {
 	d->px = px;
@@ -515,9 +526,7 @@ static int pdev_init(lpw_proxy_t *px, struct pdev *d, const lpw_config_device_t 
 		struct px_server *s = &d->servers[i];
 		s->dev = d;
 		s->index = i;
-		/* The server blocks its own transfers to fit (RFC 8323 §5.3.1); TCP framing is up to 4 bytes shorter than
-		 * the datagram the device gets, so the advertised size keeps that margin. */
-		s->link = lpw_uplink_new(px->upstream, dev, srv, size > 64 ? size - 4 : size, s);
+		s->link = lpw_uplink_new(px->upstream, dev, srv, advertised_size(size), s);
 		s->reg = lpw_reg_new();
 		if (!s->link || !s->reg)
 			return -ENOMEM;

@@ -17,12 +17,12 @@ LPWAGW, SERVER, DEVSIM = sys.argv[1:4]
 DEVICE_MAX = 256  # the device's southbound limit; the gateway advertises DEVICE_MAX - 4 upstream
 
 
-def gateway(work, server_port, name="gw"):
+def gateway(work, server_port, name="gw", device_max=DEVICE_MAX):
     sgi = free_port(socket.SOCK_DGRAM)
+    size = f"max_message_size = {device_max};" if device_max else ""
     extra = f"""upstream: {{ reconnect_min = 1; reconnect_max = 2; }};
 servers = ( {{ name = "lwm2m"; uri = "coap+tcp://127.0.0.1:{server_port}"; }} );
-devices = ( {{ id = "dev-1"; binding = "nidd-sgi"; ip = "127.0.0.2"; servers = [ "lwm2m" ];
-              max_message_size = {DEVICE_MAX}; }} );
+devices = ( {{ id = "dev-1"; binding = "nidd-sgi"; ip = "127.0.0.2"; servers = [ "lwm2m" ]; {size} }} );
 bindings: {{ nidd_sgi: {{ enabled = true; listen = "127.0.0.1"; port = {sgi}; }}; }};
 """
     text = config_text(state_dir=os.path.join(work.path, f"state-{name}"), extra=extra)
@@ -257,6 +257,27 @@ def test_csm_max_message_size():
         lsock.close()
 
 
+def test_csm_never_allows_bert():
+    """A device on the SGi default path (1358 bytes, NAS): libcoap 4.3.1 always sends the Block-Wise-Transfer option,
+    so the gateway must advertise at most 1152 (RFC 8323 §6) or the server could send BERT blocks no datagram device
+    understands."""
+    work = Workdir("csm-bert")
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    lsock.settimeout(15)
+    try:
+        d, sgi = gateway(work, lsock.getsockname()[1], "bert", device_max=0)
+        DeviceSim(DEVSIM, sgi, extra=["--lifetime", "60"])
+        conn, _ = lsock.accept()
+        with conn:
+            code, _, options, _ = read_tcp_message(conn)
+            assert code == 0xE1, code
+            assert int.from_bytes(options[2][0], "big") == 1152, options
+    finally:
+        lsock.close()
+
+
 if __name__ == "__main__":
-    run_tests([test_observe_con_non_and_cancel, test_send, test_read_composite, test_blockwise_sizing,
+    run_tests([test_csm_never_allows_bert, test_observe_con_non_and_cancel, test_send, test_read_composite, test_blockwise_sizing,
                test_csm_max_message_size])
