@@ -20,6 +20,9 @@
 #include "proxy/alerts.h"
 
 #define MAX_CONTEXTS 8 /* size classes: a handful, not one per device (DESIGN.md decision 1) */
+/* Sessions being opened at once. A restart with thousands of devices would otherwise send thousands of SYNs in
+ * one instant, more than a server's listen backlog takes (libcoap's own is 5): the rest wait their turn. */
+#define MAX_CONNECTING 32
 
 struct size_class {
 	coap_context_t *ctx;
@@ -35,6 +38,9 @@ struct lpw_upstream {
 	size_t nclasses;
 	lpw_timer_t io_timer; /* libcoap's own retransmit/keepalive/CSM deadlines */
 	int last_alert;       /* TLS alert seen in libcoap's log during the current I/O turn, -1 none */
+	unsigned connecting;  /* links in LPW_LINK_CONNECTING */
+	lpw_uplink_t *wait_head, **wait_tail; /* links waiting for a connecting slot, in order */
+	lpw_timer_t admit_timer;
 	uint32_t rng;
 };
 
@@ -53,6 +59,8 @@ struct lpw_uplink {
 	lpw_timer_t retry_timer;
 	lpw_timer_t release_timer;
 	coap_session_t *dead_session; /* released outside libcoap's callbacks */
+	bool waiting;                 /* queued for a connecting slot */
+	lpw_uplink_t *wait_next;
 };
 
 static lpw_upstream_t *log_owner; /* libcoap's log handler has no user argument */
@@ -124,6 +132,9 @@ static void take_backend_alert(lpw_upstream_t *up)
 #endif
 }
 
+static void unqueue(lpw_uplink_t *link);
+static void on_admit_timer(lpw_timer_t *t, int64_t now);
+
 static struct lpw_uplink *link_of(coap_session_t *session)
 {
 	return session ? coap_session_get_app_data(session) : NULL;
@@ -131,6 +142,15 @@ static struct lpw_uplink *link_of(coap_session_t *session)
 
 static void set_state(lpw_uplink_t *link, lpw_link_state_t state, const char *reason)
 {
+	lpw_upstream_t *up = link->up;
+	if (link->state == LPW_LINK_CONNECTING && state != LPW_LINK_CONNECTING) {
+		up->connecting--;
+		/* a slot is free: the next waiting link starts on the next loop turn, outside libcoap's callbacks */
+		if (up->wait_head && lpw_loop_timer_in(up->loop, &up->admit_timer, 0) < 0)
+			LPW_ERR("upstream", "cannot schedule waiting connections");
+	} else if (link->state != LPW_LINK_CONNECTING && state == LPW_LINK_CONNECTING) {
+		up->connecting++;
+	}
 	bool changed = link->state != state || strcmp(link->reason, reason) != 0;
 	link->state = state;
 	snprintf(link->reason, sizeof(link->reason), "%s", reason);
@@ -337,6 +357,8 @@ lpw_upstream_t *lpw_upstream_new(lpw_loop_t *loop, const lpw_config_upstream_t *
 	up->last_alert = -1;
 	up->rng = (uint32_t)lpw_loop_now(loop) ^ 0x9e3779b9u;
 	lpw_timer_init(&up->io_timer, on_io_timer);
+	lpw_timer_init(&up->admit_timer, on_admit_timer);
+	up->wait_tail = &up->wait_head;
 	if (lpw_loop_add_prepare(loop, prepare, up) < 0) {
 		free(up);
 		return NULL;
@@ -350,6 +372,7 @@ void lpw_upstream_free(lpw_upstream_t *up)
 	if (!up)
 		return;
 	lpw_loop_timer_clear(up->loop, &up->io_timer);
+	lpw_loop_timer_clear(up->loop, &up->admit_timer);
 	lpw_loop_del_prepare(up->loop, prepare, up);
 	for (size_t i = 0; i < up->nclasses; i++) {
 		lpw_loop_del_fd(up->loop, up->classes[i].fd);
@@ -405,6 +428,10 @@ void lpw_uplink_free(lpw_uplink_t *link)
 		return;
 	lpw_loop_timer_clear(link->up->loop, &link->retry_timer);
 	lpw_loop_timer_clear(link->up->loop, &link->release_timer);
+	if (link->waiting)
+		unqueue(link);
+	if (link->state == LPW_LINK_CONNECTING)
+		link->up->connecting--;
 	if (link->session) {
 		coap_session_set_app_data(link->session, NULL);
 		coap_session_release(link->session);
@@ -462,10 +489,53 @@ static coap_session_t *open_tls(lpw_uplink_t *link, const coap_address_t *addr)
 	return coap_new_client_session_pki(link->cls->ctx, NULL, addr, COAP_PROTO_TLS, &pki);
 }
 
+static int open_session(lpw_uplink_t *link);
+
+static void unqueue(lpw_uplink_t *link)
+{
+	lpw_upstream_t *up = link->up;
+	lpw_uplink_t **p = &up->wait_head;
+	while (*p && *p != link)
+		p = &(*p)->wait_next;
+	if (*p)
+		*p = link->wait_next;
+	if (!up->wait_head)
+		up->wait_tail = &up->wait_head;
+	else if (up->wait_tail == &link->wait_next)
+		for (up->wait_tail = &up->wait_head; *up->wait_tail; up->wait_tail = &(*up->wait_tail)->wait_next)
+			;
+	link->waiting = false;
+	link->wait_next = NULL;
+}
+
+static void on_admit_timer(lpw_timer_t *t, int64_t now)
+{
+	lpw_upstream_t *up = lpw_container_of(t, lpw_upstream_t, admit_timer);
+	while (up->wait_head && up->connecting < MAX_CONNECTING) {
+		lpw_uplink_t *link = up->wait_head;
+		unqueue(link);
+		int rc = open_session(link);
+		if (rc < 0)
+			link_lost(link, rc == -EHOSTUNREACH ? "server address does not resolve" : "cannot create session");
+	}
+}
+
 int lpw_uplink_connect(lpw_uplink_t *link)
 {
-	if (link->state != LPW_LINK_DOWN || lpw_timer_armed(&link->retry_timer) || link->session)
+	if (link->state != LPW_LINK_DOWN || lpw_timer_armed(&link->retry_timer) || link->session || link->waiting)
 		return 0;
+	if (link->up->connecting >= MAX_CONNECTING) {
+		link->waiting = true;
+		*link->up->wait_tail = link;
+		link->up->wait_tail = &link->wait_next;
+		LPW_DEBUG("upstream", "%s -> %s: waiting for a connection slot", link->dev->id, link->srv->name);
+		return 0;
+	}
+	return open_session(link);
+}
+
+static int open_session(lpw_uplink_t *link)
+{
 	coap_address_t addr;
 	int rc = resolve(link->srv, &addr);
 	if (rc < 0)

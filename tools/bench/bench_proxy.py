@@ -38,11 +38,10 @@ def main():
 devices = ( {", ".join(devices)} );
 bindings: {{ nidd_sgi: {{ enabled = true; listen = "127.0.0.1"; port = {sgi}; }}; }};
 """
-    text = config_text(state_dir=os.path.join(work.path, "state"), extra=extra, log_level="warning")
+    text = config_text(state_dir=os.path.join(work.path, "state"), extra=extra, log_level="notice")
     cfg = work.file("gw.conf", text.replace("enabled = true; host", "enabled = false; host"))
     gw = Daemon(os.path.join(build, "gateway/lpwagw"), work, cfg).start()
-    wait_for(lambda: os.path.exists(os.path.join(work.path, "state", "lpwagw.db")), 10, "gateway start")
-    time.sleep(0.3)
+    gw.wait_log("started")  # the SGi socket is bound: no Register is lost to a port not yet open
     rss0 = rss_kib(gw.proc.pid)
     t0 = time.monotonic()
     LineProc([os.path.join(build, "tools/device-sim/device-sim"), "--link", "udp", "--gateway", f"127.0.0.1:{sgi}",
