@@ -5,12 +5,15 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from lpwtest import Broker, Collector, Daemon, DeviceSim, TestServer, Workdir, free_port  # noqa: E402
+from lpwtest import Broker, Collector, Daemon, DeviceSim, LineProc, TestServer, Workdir, free_port  # noqa: E402
+
+APPKEY = "2B7E151628AED2A6ABF7158809CF4F3C"  # demo key for the simulated LoRaWAN device
 
 build = sys.argv[1]
 seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 0
@@ -45,9 +48,21 @@ def main():
     conf = conf.replace("coap+tcp://127.0.0.1:5693", f"coap+tcp://127.0.0.1:{bootstrap.tcp}")
     conf = re.sub(r"port = 5685;", f"port = {sgi};", conf)
     conf = conf.replace('level = "info"', 'level = "notice"')
+    # the example's commented-out LoRaWAN device, switched on with an inline key, and the LoRaWAN binding
+    lora = free_port(socket.SOCK_DGRAM)
+    block = re.search(r"\t# ,\{\n(?:\t#.*\n)*?\t# \}\n", conf).group(0)
+    device = re.sub(r"^\t# ?", "\t", block, flags=re.M).replace("\t,{", "\t,{", 1)
+    device = device.replace('app_key_file = "keys/lora-1.appkey";', f'app_key = "{APPKEY}";')
+    conf = conf.replace(block, device)
+    conf = conf.replace("""		enabled = false;           # default false
+		listen = "0.0.0.0";        # address to bind; default "0.0.0.0"
+		port = 1700;""", f"""		enabled = true;
+		listen = "127.0.0.1";
+		port = {lora};""")
     cfg = work.file("lpwagw.conf", conf)
     say(f"== lpwagw demo: config {cfg} (the example, with free ports) ==")
-    say(f"   MQTT broker 127.0.0.1:{broker.port}, LwM2M server coap+tcp://127.0.0.1:{server.tcp}, SGi UDP {sgi}")
+    say(f"   MQTT broker 127.0.0.1:{broker.port}, LwM2M server coap+tcp://127.0.0.1:{server.tcp}, SGi UDP {sgi}, "
+        f"LoRaWAN packet forwarders UDP {lora}")
     telemetry = Collector(broker, "lpwagw/gw-01/#")
     gw = Daemon(os.path.join(build, "gateway/lpwagw"), work, cfg).start()
     gw.wait_log("started")
@@ -56,15 +71,19 @@ def main():
                          extra=["--lifetime", "60", "--notify-interval", "2"]),
                DeviceSim(devsim, sgi, bind="127.0.0.3", endpoint="urn:dev:2",
                          extra=["--lifetime", "60", "--notify-interval", "2", "--notify-type", "non"])]
-    for ep in ("urn:dev:1", "urn:dev:2"):
-        reg = server.wait({"event": "register", "ep": ep}, 20, f"{ep} to register")
+    LineProc([os.path.join(build, "tools/lorawan-sim/lorawan-sim"), "--server", f"127.0.0.1:{lora}", "--otaa",
+              "--deveui-base", "70B3D57ED0001234", "--joineui", "70B3D57ED0000000", "--appkey", APPKEY,
+              "--fport", "1", "--uplink-interval", "2", "--poll-interval", "3", "--no-objects", "--quiet"], "lorawan")
+    say("lorawan-sim: one OTAA device (DevEUI 70B3D57ED0001234) behind a simulated packet forwarder")
+    for ep in ("urn:dev:1", "urn:dev:2", "70B3D57ED0001234"):
+        reg = server.wait({"event": "register", "ep": ep}, 30, f"{ep} to register")
         say(f"server: {ep} registered at {reg['location']} lifetime {reg['lt']} s objects {reg['objects']}")
-    for ep in ("urn:dev:1", "urn:dev:2"):
-        r = server.request(f"read {ep} /3/0/0")
+    for ep in ("urn:dev:1", "urn:dev:2", "70B3D57ED0001234"):
+        r = server.request(f"read {ep} /3/0/0", 30)
         say(f"server: read {ep} /3/0/0 (manufacturer) -> {r['code']} {r.get('payload')!r}")
-        r = server.request(f"write {ep} /3/0/14 text +01:00")
+        r = server.request(f"write {ep} /3/0/14 text +01:00", 30)
         say(f"server: write {ep} /3/0/14 (UTC offset) -> {r['code']}")
-        r = server.request(f"observe {ep} /3303/0/5700")
+        r = server.request(f"observe {ep} /3303/0/5700", 30)
         say(f"server: observe {ep} /3303/0/5700 (temperature) -> {r['code']} {r.get('payload')}")
     seen = server.mark()
     shown = 0
@@ -79,8 +98,9 @@ def main():
             leaf = topic.split("/", 2)[2]
             if leaf == "stats":
                 j = json.loads(payload)
-                say(f"mqtt {leaf}: uptime {j['uptime']} s, up {j['messages']['up']['nidd-sgi']}, "
-                    f"down {j['messages']['down']['nidd-sgi']}, upstream up {j['upstream']['up']}")
+                up, down = j["messages"]["up"], j["messages"]["down"]
+                say(f"mqtt {leaf}: uptime {j['uptime']} s, messages up/down: nidd-sgi {up['nidd-sgi']}/"
+                    f"{down['nidd-sgi']}, lorawan {up['lorawan']}/{down['lorawan']}; upstream up {j['upstream']['up']}")
             else:
                 say(f"mqtt {leaf}: {payload}")
         shown = len(telemetry.msgs)

@@ -8,5 +8,5 @@ bash tools/deps.sh
 mkdir -p build
 cmake -S . -B build/plain -DCMAKE_BUILD_TYPE=RelWithDebInfo >build/plain.configure.log 2>&1 ||
 	{ cat build/plain.configure.log; exit 1; }
-cmake --build build/plain -j"$(nproc)" --target lpwagw lwm2m-test-server device-sim >/dev/null
+cmake --build build/plain -j"$(nproc)" --target lpwagw lwm2m-test-server device-sim lorawan-sim >/dev/null
 exec python3 tools/demo.py build/plain "${1:-0}"
