@@ -92,12 +92,22 @@ static const char *server_name(const lpw_config_server_t *s)
 	return s ? s->name : NULL;
 }
 
+static bool lorawan_eq(const lpw_config_lorawan_device_t *a, const lpw_config_lorawan_device_t *b)
+{
+	return a->otaa == b->otaa && memcmp(a->join_eui, b->join_eui, sizeof(a->join_eui)) == 0 &&
+	       memcmp(a->app_key, b->app_key, sizeof(a->app_key)) == 0 && a->dev_addr == b->dev_addr &&
+	       memcmp(a->nwk_s_key, b->nwk_s_key, sizeof(a->nwk_s_key)) == 0 &&
+	       memcmp(a->app_s_key, b->app_s_key, sizeof(a->app_s_key)) == 0 && a->fport == b->fport &&
+	       a->bootstrap_fport == b->bootstrap_fport && a->confirmed_downlinks == b->confirmed_downlinks &&
+	       str_eq(a->objects, b->objects);
+}
+
 static bool device_eq(const lpw_config_device_t *a, const lpw_config_device_t *b)
 {
 	if (a->binding != b->binding || !str_eq(a->identity, b->identity) || !str_eq(a->endpoint, b->endpoint) ||
 	    a->nservers != b->nservers || !str_eq(server_name(a->bootstrap), server_name(b->bootstrap)) ||
 	    !tls_eq(&a->tls, &b->tls) || a->oscore != b->oscore || a->max_message_size != b->max_message_size ||
-	    a->queue_max != b->queue_max)
+	    a->queue_max != b->queue_max || !lorawan_eq(&a->lorawan, &b->lorawan))
 		return false;
 	for (size_t i = 0; i < a->nservers; i++)
 		if (!str_eq(a->servers[i]->name, b->servers[i]->name))
@@ -105,29 +115,42 @@ static bool device_eq(const lpw_config_device_t *a, const lpw_config_device_t *b
 	return true;
 }
 
-/* Servers and devices apply now: sessions of changed entries are rebuilt by their owners. */
-static void diff_servers(const lpw_config_t *a, const lpw_config_t *b, FILE *out)
+/* Servers and devices need a restart: the running proxy, router and bindings hold the configuration they were
+ * built from (the reload applies logging and MQTT settings only). */
+static void diff_servers(const lpw_config_t *a, const lpw_config_t *b, FILE *out, int *restart)
 {
 	for (size_t i = 0; i < a->nservers; i++) {
 		const lpw_config_server_t *o = &a->servers[i], *n = lpw_config_find_server(b, o->name);
 		if (!n || !server_eq(o, n))
-			fprintf(out, "servers.%s: %s; applies now\n", o->name, n ? "changed" : "removed");
+		{
+			fprintf(out, "servers.%s: %s; needs a restart\n", o->name, n ? "changed" : "removed");
+			(*restart)++;
+		}
 	}
 	for (size_t i = 0; i < b->nservers; i++)
 		if (!lpw_config_find_server(a, b->servers[i].name))
-			fprintf(out, "servers.%s: added; applies now\n", b->servers[i].name);
+		{
+			fprintf(out, "servers.%s: added; needs a restart\n", b->servers[i].name);
+			(*restart)++;
+		}
 }
 
-static void diff_devices(const lpw_config_t *a, const lpw_config_t *b, FILE *out)
+static void diff_devices(const lpw_config_t *a, const lpw_config_t *b, FILE *out, int *restart)
 {
 	for (size_t i = 0; i < a->ndevices; i++) {
 		const lpw_config_device_t *o = &a->devices[i], *n = lpw_config_find_device(b, o->id);
 		if (!n || !device_eq(o, n))
-			fprintf(out, "devices.%s: %s; applies now\n", o->id, n ? "changed" : "removed");
+		{
+			fprintf(out, "devices.%s: %s; needs a restart\n", o->id, n ? "changed" : "removed");
+			(*restart)++;
+		}
 	}
 	for (size_t i = 0; i < b->ndevices; i++)
 		if (!lpw_config_find_device(a, b->devices[i].id))
-			fprintf(out, "devices.%s: added; applies now\n", b->devices[i].id);
+		{
+			fprintf(out, "devices.%s: added; needs a restart\n", b->devices[i].id);
+			(*restart)++;
+		}
 }
 
 int lpw_config_diff(const lpw_config_t *old_config, const lpw_config_t *new_config, FILE *out)
@@ -140,8 +163,8 @@ int lpw_config_diff(const lpw_config_t *old_config, const lpw_config_t *new_conf
 	if (!sink)
 		return 0;
 	int n = diff_keys(lpw_config_top_keys, "", false, old_config, new_config, sink);
-	diff_servers(old_config, new_config, sink);
-	diff_devices(old_config, new_config, sink);
+	diff_servers(old_config, new_config, sink, &n);
+	diff_devices(old_config, new_config, sink, &n);
 	if (sink != out)
 		fclose(sink);
 	return n;
