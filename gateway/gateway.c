@@ -33,6 +33,7 @@ typedef struct {
 	lpw_router_sink_t router_sink;
 	lpw_stats_t stats;
 	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
+	int64_t *last_seen;    /* per device (same index as cfg->devices): wall-clock s of its latest uplink */
 	int sigfd;
 	int exit_code;
 } gateway_t;
@@ -78,6 +79,9 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 	                        st->location);
 	json_object_set_new(json_object_get(dev, "servers"), st->server, srv);
 	json_object_set_new(dev, "last_change", json_integer(lpw_clock_wall_s()));
+	const lpw_config_device_t *cd = lpw_config_find_device(g->cfg, st->device_id);
+	if (cd && g->last_seen[cd - g->cfg->devices])
+		json_object_set_new(dev, "last_seen", json_integer(g->last_seen[cd - g->cfg->devices]));
 	if (lpw_telemetry_device_state(g->telemetry, st->device_id, dev) < 0)
 		LPW_DEBUG("gateway", "%s: device state not published", st->device_id);
 }
@@ -91,6 +95,7 @@ static int send_to_device(void *arg, const lpw_config_device_t *dev, int server,
 static int deliver_to_proxy(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
 	gateway_t *g = arg;
+	g->last_seen[dev - g->cfg->devices] = lpw_clock_wall_s();
 	return lpw_proxy_uplink(g->proxy, dev, server, data, len);
 }
 
@@ -232,6 +237,9 @@ static int start(gateway_t *g)
 			return -ENOMEM;
 	}
 	g->device_states = json_object();
+	g->last_seen = calloc(g->cfg->ndevices + 1, sizeof(*g->last_seen));
+	if (!g->device_states || !g->last_seen)
+		return -ENOMEM;
 	g->proxy_hooks = (lpw_proxy_hooks_t){send_to_device, on_device_state, on_event, g};
 	g->router_sink = (lpw_router_sink_t){deliver_to_proxy, device_reachable, delivery_outcome, queued_for, g};
 	g->router = lpw_router_new(g->cfg, &g->stats, &g->router_sink);
@@ -254,6 +262,7 @@ static void stop(gateway_t *g)
 	lpw_proxy_free(g->proxy);
 	lpw_telemetry_free(g->telemetry);
 	json_decref(g->device_states);
+	free(g->last_seen);
 	lpw_store_close(g->store);
 	if (g->sigfd >= 0) {
 		lpw_loop_del_fd(g->loop, g->sigfd);

@@ -465,6 +465,24 @@ static const lpw_config_tls_t *credentials(const lpw_uplink_t *link)
 	return &link->srv->tls;
 }
 
+/* The server certificate must name the server we meant (LwM2M 1.1.1 §5.2.8.x): libcoap checks the chain against
+ * the CA, we check the end certificate's CN against the configured SNI (or the URI's host name). A server known
+ * only by an IP address and no SNI is checked by its chain alone. */
+static int check_server_name(const char *cn, const uint8_t *asn1, size_t asn1_len, coap_session_t *session,
+                             unsigned int depth, int validated, void *arg)
+{
+	lpw_uplink_t *link = arg;
+	const char *want = link->srv->tls.sni ? link->srv->tls.sni : link->srv->host;
+	struct in6_addr ip;
+	if (depth > 0 || (!link->srv->tls.sni && (inet_pton(AF_INET, want, &ip) == 1 || inet_pton(AF_INET6, want, &ip) == 1)))
+		return 1;
+	if (cn && strcasecmp(cn, want) == 0)
+		return 1;
+	LPW_WARN("upstream", "%s -> %s: server certificate is for '%s', not '%s'", link->dev->id, link->srv->name,
+	         cn ? cn : "", want);
+	return 0;
+}
+
 static coap_session_t *open_tls(lpw_uplink_t *link, const coap_address_t *addr)
 {
 	const lpw_config_tls_t *tls = credentials(link);
@@ -481,6 +499,8 @@ static coap_session_t *open_tls(lpw_uplink_t *link, const coap_address_t *addr)
 	const char *ca = link->srv->tls.ca_file ? link->srv->tls.ca_file : tls->ca_file;
 	pki.verify_peer_cert = ca != NULL;
 	pki.check_common_ca = ca != NULL;
+	pki.validate_cn_call_back = ca ? check_server_name : NULL;
+	pki.cn_call_back_arg = link;
 	pki.check_cert_revocation = 0;
 	pki.pki_key.key_type = COAP_PKI_KEY_PEM;
 	pki.pki_key.key.pem.ca_file = ca;

@@ -177,6 +177,7 @@ def test_wrong_psk():
                             lambda j: j["servers"]["lwm2m"]["upstream"] == "down"
                             and "TLS" in j["servers"]["lwm2m"]["reason"], timeout=15)
     assert "retry in" in state["servers"]["lwm2m"]["reason"], state
+    assert state["last_seen"] >= time.time() - 60, state  # the device was heard: only its upstream is down
     # back-off: the announced delays grow
     delays = wait_for(lambda: (lambda ds: ds if len(ds) >= 3 else None)(
         [int(line.split("retry in ")[1].split(" ")[0]) for line in d.log().splitlines() if "retry in" in line]),
@@ -186,6 +187,45 @@ def test_wrong_psk():
     assert not [e for e in server.events if e.get("event") == "register"]
 
 
+def make_certs(d, server_cn):
+    """A CA and a server certificate for server_cn, with the openssl command line tool."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=30)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", d + "/ca.key", "-out", d + "/ca.crt", "-days", "2", "-subj", "/CN=test-ca")
+    for name, cn in (("server", server_cn), ("client", "ep1")):
+        run("req", *ec, "-keyout", f"{d}/{name}.key", "-out", f"{d}/{name}.csr", "-subj", "/CN=" + cn)
+        run("x509", "-req", "-in", f"{d}/{name}.csr", "-CA", d + "/ca.crt", "-CAkey", d + "/ca.key",
+            "-CAcreateserial", "-out", f"{d}/{name}.crt", "-days", "2")
+        os.chmod(f"{d}/{name}.key", 0o600)
+
+
+def test_coaps_tcp_x509():
+    """X.509 both ways: the device's certificate is verified by the server, the server's chain against ca_file and
+    its name against the configured SNI."""
+    work = Workdir("proxy-x509")
+    make_certs(work.path, "lwm2m.example")
+    server = TestServer(SERVER, tcp=-1, tls=0, extra=["--ca", work.path + "/ca.crt", "--cert",
+                                                      work.path + "/server.crt", "--key", work.path + "/server.key",
+                                                      "--verify-peer"])
+    good = f'ca_file = "{work.path}/ca.crt"; sni = "lwm2m.example";'
+    cert = f'cert_file = "{work.path}/client.crt"; key_file = "{work.path}/client.key";'
+    d, sgi = gateway(work, [server_entry("lwm2m", server.tls, secure=True, extra=good)], [device_entry(extra=cert)])
+    dev = DeviceSim(DEVSIM, sgi, extra=["--lifetime", "60"])
+    server.wait({"event": "register", "ep": "ep1"}, 15, "Register over X.509 TLS")
+    dev.wait({"event": "registered"}, 10)
+    assert server.request("read ep1 /3/0/0")["payload"] == "lpwagw"
+    # a gateway that expects another name refuses the same server
+    wrong = f'ca_file = "{work.path}/ca.crt"; sni = "other.example";'
+    d2, sgi2 = gateway(work, [server_entry("lwm2m", server.tls, secure=True, extra=wrong)],
+                       [device_entry(ip="127.0.0.3", extra=cert)], name="wrong-name")
+    mark = server.mark()
+    DeviceSim(DEVSIM, sgi2, bind="127.0.0.3", endpoint="ep-wrong", extra=["--lifetime", "60"])
+    d2.wait_log("server certificate is for 'lwm2m.example', not 'other.example'", 15)
+    time.sleep(1)
+    assert not [e for e in server.events[mark:] if e.get("event") == "register"]
+
+
 if __name__ == "__main__":
-    run_tests([test_coap_tcp, test_coaps_tcp_psk, test_coap_client_to_coap_rd, test_server_restart,
+    run_tests([test_coap_tcp, test_coaps_tcp_psk, test_coaps_tcp_x509, test_coap_client_to_coap_rd, test_server_restart,
                test_bootstrap_and_uri_host, test_wrong_psk])
