@@ -81,6 +81,22 @@ static int get_bool(const json_t *obj, const char *key, bool *out, char *why, si
 	return 0;
 }
 
+/* An optional integer in 0..max; absent reads 0. -EBADMSG only for a present, bad value. */
+static int get_opt_uint(const json_t *obj, const char *key, json_int_t max, uint32_t *out, char *why, size_t whylen)
+{
+	json_int_t i;
+	int rc = get_int(obj, key, false, 0, max, &i, why, whylen);
+	*out = rc == 0 ? (uint32_t)i : 0;
+	return rc == -EBADMSG ? rc : 0;
+}
+
+/* Every *_from_json starts the same way: out cleared (absent optional fields read 0), obj must be an object. */
+static int begin_object(const json_t *obj, void *out, size_t size, char *why, size_t whylen)
+{
+	memset(out, 0, size);
+	return json_is_object(obj) ? 0 : fail(why, whylen, "not an object");
+}
+
 /* Optional string copied into a fixed field; too long is an error, not a silent cut. */
 static int get_time(const json_t *obj, char *dst, size_t cap, char *why, size_t whylen)
 {
@@ -203,11 +219,11 @@ static int rxpk_modulation(const json_t *obj, lpw_rxpk_t *out, char *why, size_t
 int lpw_rxpk_from_json(const json_t *obj, lpw_rxpk_t *out, char *why, size_t whylen)
 {
 	json_int_t i;
+	uint32_t u;
 	double d;
 	int rc;
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(obj))
-		return fail(why, whylen, "not an object");
+	if ((rc = begin_object(obj, out, sizeof(*out), why, whylen)) < 0)
+		return rc;
 	if ((rc = get_int(obj, "tmst", true, 0, UINT32_MAX, &i, why, whylen)) < 0)
 		return rc;
 	out->tmst = (uint32_t)i;
@@ -219,12 +235,12 @@ int lpw_rxpk_from_json(const json_t *obj, lpw_rxpk_t *out, char *why, size_t why
 		return rc;
 	if ((rc = get_num(obj, "freq", true, 1, 10000, &out->freq, why, whylen)) < 0)
 		return rc;
-	if ((rc = get_int(obj, "chan", false, 0, UINT8_MAX, &i, why, whylen)) == -EBADMSG)
+	if ((rc = get_opt_uint(obj, "chan", UINT8_MAX, &u, why, whylen)) < 0)
 		return rc;
-	out->chan = rc == 0 ? (uint8_t)i : 0;
-	if ((rc = get_int(obj, "rfch", false, 0, UINT8_MAX, &i, why, whylen)) == -EBADMSG)
+	out->chan = (uint8_t)u;
+	if ((rc = get_opt_uint(obj, "rfch", UINT8_MAX, &u, why, whylen)) < 0)
 		return rc;
-	out->rfch = rc == 0 ? (uint8_t)i : 0;
+	out->rfch = (uint8_t)u;
 	if ((rc = get_int(obj, "stat", true, -1, 1, &i, why, whylen)) < 0)
 		return rc;
 	out->stat = (int8_t)i;
@@ -237,22 +253,12 @@ int lpw_rxpk_from_json(const json_t *obj, lpw_rxpk_t *out, char *why, size_t why
 	return get_payload(obj, &out->size, out->data, why, whylen);
 }
 
-/* An optional counter of the stat object; absent reads 0. */
-static int stat_counter(const json_t *obj, const char *key, uint32_t *out, char *why, size_t whylen)
-{
-	json_int_t i;
-	int rc = get_int(obj, key, false, 0, UINT32_MAX, &i, why, whylen);
-	*out = rc == 0 ? (uint32_t)i : 0;
-	return rc == -EBADMSG ? rc : 0;
-}
-
 int lpw_pktfwd_stat_from_json(const json_t *obj, lpw_pktfwd_stat_t *out, char *why, size_t whylen)
 {
 	json_int_t i;
 	int rc;
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(obj))
-		return fail(why, whylen, "not an object");
+	if ((rc = begin_object(obj, out, sizeof(*out), why, whylen)) < 0)
+		return rc;
 	if ((rc = get_time(obj, out->time, sizeof(out->time), why, whylen)) < 0)
 		return rc;
 	int la = get_num(obj, "lati", false, -90, 90, &out->lati, why, whylen);
@@ -265,21 +271,27 @@ int lpw_pktfwd_stat_from_json(const json_t *obj, lpw_pktfwd_stat_t *out, char *w
 	out->alti = rc == 0 ? (int32_t)i : 0;
 	if ((rc = get_num(obj, "ackr", false, 0, 100, &out->ackr, why, whylen)) == -EBADMSG)
 		return rc;
-	if (stat_counter(obj, "rxnb", &out->rxnb, why, whylen) < 0 || stat_counter(obj, "rxok", &out->rxok, why, whylen) < 0 ||
-	    stat_counter(obj, "rxfw", &out->rxfw, why, whylen) < 0 || stat_counter(obj, "dwnb", &out->dwnb, why, whylen) < 0 ||
-	    stat_counter(obj, "txnb", &out->txnb, why, whylen) < 0)
-		return -EBADMSG;
+	const struct {
+		const char *key;
+		uint32_t *out;
+	} counters[] = {
+		{"rxnb", &out->rxnb}, {"rxok", &out->rxok}, {"rxfw", &out->rxfw},
+		{"dwnb", &out->dwnb}, {"txnb", &out->txnb},
+	};
+	for (size_t k = 0; k < sizeof(counters) / sizeof(counters[0]); k++)
+		if (get_opt_uint(obj, counters[k].key, UINT32_MAX, counters[k].out, why, whylen) < 0)
+			return -EBADMSG;
 	return 0;
 }
 
 int lpw_txpk_from_json(const json_t *obj, lpw_txpk_t *out, char *why, size_t whylen)
 {
 	json_int_t i;
+	uint32_t u;
 	lpw_modu_t modu;
 	int rc;
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(obj))
-		return fail(why, whylen, "not an object");
+	if ((rc = begin_object(obj, out, sizeof(*out), why, whylen)) < 0)
+		return rc;
 	if ((rc = get_bool(obj, "imme", &out->imme, why, whylen)) == -EBADMSG)
 		return rc;
 	/* Without imme the packet needs a time; tmms (GPS time) is not supported by this server. */
@@ -288,9 +300,9 @@ int lpw_txpk_from_json(const json_t *obj, lpw_txpk_t *out, char *why, size_t why
 	out->tmst = rc == 0 && !out->imme ? (uint32_t)i : 0; /* imme: the forwarder ignores tmst (§6) */
 	if ((rc = get_num(obj, "freq", true, 1, 10000, &out->freq, why, whylen)) < 0)
 		return rc;
-	if ((rc = get_int(obj, "rfch", false, 0, UINT8_MAX, &i, why, whylen)) == -EBADMSG)
+	if ((rc = get_opt_uint(obj, "rfch", UINT8_MAX, &u, why, whylen)) < 0)
 		return rc;
-	out->rfch = rc == 0 ? (uint8_t)i : 0;
+	out->rfch = (uint8_t)u;
 	if ((rc = get_int(obj, "powe", true, 0, 40, &i, why, whylen)) < 0)
 		return rc;
 	out->powe = (uint8_t)i;

@@ -162,8 +162,8 @@ void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *r
 	q->seq = ++d->qseq;
 	push(d, q);
 	if (d->qhead != q || !reachable(d) || px_request_in_flight(d)) {
+		persist(d, q); /* only what really waits is written; logged once it is on disk */
 		LPW_INFO("queue", "%s: server request queued (%zu waiting)", d->cfg->id, d->qlen);
-		persist(d, q); /* only what really waits is written */
 	}
 	px_queue_pump(d);
 }

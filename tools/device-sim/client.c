@@ -8,6 +8,7 @@
 
 #include "gateway/log.h"
 #include "proxy/coap_codec.h"
+#include "tools/common/xorshift.h"
 
 void lpw_devsim_config_defaults(lpw_devsim_config_t *cfg)
 {
@@ -27,12 +28,7 @@ void lpw_devsim_config_defaults(lpw_devsim_config_t *cfg)
 
 static uint32_t next_rand(lpw_devsim_client_t *c)
 {
-	/* xorshift32: deterministic per seed, good enough for IDs and jitter */
-	uint32_t x = c->rand_state;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return c->rand_state = x;
+	return lpw_xorshift32(&c->rand_state); /* deterministic per seed, good enough for IDs and jitter */
 }
 
 uint16_t lpw_devsim_new_mid(lpw_devsim_client_t *c)

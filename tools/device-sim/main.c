@@ -2,15 +2,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <coap3/coap.h>
 
 #include "gateway/log.h"
+#include "tools/common/parse.h"
+#include "tools/common/sim_shell.h"
 #include "tools/device-sim/client.h"
 #include "tools/device-sim/link_udp.h"
 
@@ -18,34 +16,13 @@
 #define QUIT_GRACE_MS 5000 /* how long `quit` waits for De-register answers */
 
 struct sim {
+	lpw_sim_shell_t *shell;
 	lpw_loop_t *loop;
 	size_t count;
 	lpw_devsim_client_t **clients;
 	lpw_devsim_udp_t **links;
 	lpw_oscore_ctx_t **oscore; /* one per device: each has its own sequence numbers and replay window */
-	bool quiet;
-	bool quitting;
-	int64_t quit_deadline;
-	char line[512];
-	size_t line_len;
 };
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static void on_event(void *arg, const char *json)
-{
-	struct sim *s = arg;
-	if (s->quiet && !strstr(json, "\"event\":\"error\""))
-		return;
-	fputs(json, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
 
 static void usage(FILE *f)
 {
@@ -63,12 +40,9 @@ static void usage(FILE *f)
 	           "--oscore-corrupt-next and corrupt-next flip one ciphertext byte of the next request.\n");
 }
 
-static void start_quit(struct sim *s)
+static void start_quit(void *arg)
 {
-	if (s->quitting)
-		return;
-	s->quitting = true;
-	s->quit_deadline = lpw_loop_now(s->loop) + QUIT_GRACE_MS;
+	struct sim *s = arg;
 	for (size_t i = 0; i < s->count; i++)
 		if (lpw_devsim_client_registered(s->clients[i]))
 			lpw_devsim_client_deregister(s->clients[i]);
@@ -84,10 +58,11 @@ static int for_all(struct sim *s, int (*verb)(lpw_devsim_client_t *))
 	return rc;
 }
 
-static void command(struct sim *s, char *cmd)
+/* One control line; quit, empty lines and error reports are the shell's. */
+static int command(void *arg, const char *cmd)
 {
+	struct sim *s = arg;
 	int rc = 0;
-	cmd[strcspn(cmd, "\r")] = '\0';
 	if (!strcmp(cmd, "register")) {
 		rc = for_all(s, lpw_devsim_client_register);
 	} else if (!strcmp(cmd, "update")) {
@@ -105,38 +80,10 @@ static void command(struct sim *s, char *cmd)
 	} else if (!strcmp(cmd, "corrupt-next")) {
 		for (size_t i = 0; i < s->count; i++)
 			lpw_devsim_client_corrupt_next(s->clients[i]);
-	} else if (!strcmp(cmd, "quit")) {
-		start_quit(s);
-	} else if (cmd[0]) {
+	} else {
 		rc = -EINVAL;
 	}
-	if (rc < 0)
-		fprintf(stdout, "{\"event\":\"error\",\"detail\":\"command '%.40s' failed: %s\"}\n", cmd, strerror(-rc)),
-			fflush(stdout);
-}
-
-static void on_stdin(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-	struct sim *s = arg;
-	ssize_t n = read(fd, s->line + s->line_len, sizeof(s->line) - 1 - s->line_len);
-	if (n <= 0) {
-		if (n < 0 && errno == EINTR)
-			return;
-		lpw_loop_del_fd(loop, fd); /* end of input means quit, as for a test harness that closes the pipe */
-		start_quit(s);
-		return;
-	}
-	s->line_len += (size_t)n;
-	s->line[s->line_len] = '\0';
-	char *nl;
-	while ((nl = strchr(s->line, '\n'))) {
-		*nl = '\0';
-		command(s, s->line);
-		s->line_len -= (size_t)(nl + 1 - s->line);
-		memmove(s->line, nl + 1, s->line_len + 1);
-	}
-	if (s->line_len == sizeof(s->line) - 1)
-		s->line_len = 0; /* an overlong line is dropped */
+	return rc;
 }
 
 struct opts {
@@ -150,31 +97,6 @@ struct opts {
 	bool corrupt_next;
 	lpw_devsim_config_t cfg;
 };
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return *s && !*end && errno == 0 && *out <= max ? 0 : -EINVAL;
-}
-
-static int parse_gateway(char *arg, struct opts *o)
-{
-	char *colon = strrchr(arg, ':');
-	unsigned long port;
-	if (!colon || parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
-		return -EINVAL;
-	*colon = '\0';
-	/* [::1]:5683 */
-	if (arg[0] == '[' && colon[-1] == ']') {
-		colon[-1] = '\0';
-		arg++;
-	}
-	o->gw_host = arg;
-	o->gw_port = (uint16_t)port;
-	return 0;
-}
 
 /* con | non | mixed, or a comma-separated pattern of con/non that repeats ("non,con,con"). */
 static int parse_notify_type(const char *arg, lpw_devsim_config_t *cfg)
@@ -208,7 +130,7 @@ static int parse_option(int ch, char *arg, struct opts *o)
 	case 'l':
 		return strcmp(arg, "udp") ? -EINVAL : 0; /* LoRaWAN, SMS and SCEF links plug in here later */
 	case 'g':
-		return parse_gateway(arg, o);
+		return lpw_parse_host_port(arg, &o->gw_host, &o->gw_port);
 	case 'B':
 		o->bind = arg;
 		return 0;
@@ -216,14 +138,20 @@ static int parse_option(int ch, char *arg, struct opts *o)
 		o->endpoint = arg;
 		return 0;
 	case 't':
-		return parse_uint(arg, UINT32_MAX, &v) < 0 || v == 0 ? -EINVAL : (o->cfg.lifetime_s = (uint32_t)v, 0);
+		if (lpw_parse_uint(arg, UINT32_MAX, &v) < 0 || v == 0)
+			return -EINVAL;
+		o->cfg.lifetime_s = (uint32_t)v;
+		return 0;
 	case 'b':
 		o->cfg.binding = arg;
 		return strlen(arg) < 8 ? 0 : -EINVAL;
 	case 'n':
-		return parse_uint(arg, MAX_DEVICES, &v) < 0 || v == 0 ? -EINVAL : (o->count = v, 0);
+		return lpw_parse_uint(arg, MAX_DEVICES, &v) < 0 || v == 0 ? -EINVAL : (o->count = v, 0);
 	case 'i':
-		return parse_uint(arg, 86400, &v) < 0 || v == 0 ? -EINVAL : (o->cfg.notify_interval_s = (uint32_t)v, 0);
+		if (lpw_parse_uint(arg, 86400, &v) < 0 || v == 0)
+			return -EINVAL;
+		o->cfg.notify_interval_s = (uint32_t)v;
+		return 0;
 	case 'T':
 		return parse_notify_type(arg, &o->cfg);
 	case 'R':
@@ -233,7 +161,7 @@ static int parse_option(int ch, char *arg, struct opts *o)
 		o->control = true;
 		return strcmp(arg, "stdin") ? -EINVAL : 0;
 	case 'S':
-		return parse_uint(arg, UINT32_MAX, &v) < 0 ? -EINVAL : (o->cfg.seed = (uint32_t)v, 0);
+		return lpw_parse_uint(arg, UINT32_MAX, &v) < 0 ? -EINVAL : (o->cfg.seed = (uint32_t)v, 0);
 	case 'O':
 		o->oscore = arg;
 		return 0;
@@ -303,43 +231,13 @@ static int bind_addr(const char *base, size_t i, char *out, size_t cap)
 	return inet_ntop(AF_INET, &a, out, (socklen_t)cap) ? 0 : -EINVAL;
 }
 
-/* One hex field of --oscore ending at ':' or the end; empty is allowed (an empty ID or no salt). */
-static int hex_field(const char **p, uint8_t *out, size_t cap, size_t *out_len)
-{
-	size_t n = strcspn(*p, ":");
-	if (n % 2 || n / 2 > cap)
-		return -EINVAL;
-	for (size_t i = 0; i < n / 2; i++) {
-		char pair[3] = {(*p)[2 * i], (*p)[2 * i + 1], '\0'};
-		char *end;
-		unsigned long v = strtoul(pair, &end, 16);
-		if (*end || !strchr("0123456789abcdefABCDEF", pair[0]))
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	*out_len = n / 2;
-	*p += n + ((*p)[n] == ':');
-	return 0;
-}
-
-/* SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT] into a new context; NULL (and a message) when malformed. */
+/* One context per device from --oscore; NULL (and a message) when malformed. */
 static lpw_oscore_ctx_t *oscore_from_arg(const char *arg)
 {
-	uint8_t f[5][LPW_OSCORE_SECRET_MAX];
-	size_t len[5] = {0};
-	const char *p = arg;
-	int fields = 1, ok = 0;
-	for (const char *q = arg; *q; q++)
-		fields += *q == ':';
-	for (int i = 0; fields >= 4 && fields <= 5 && i < fields; i++)
-		ok += hex_field(&p, f[i], sizeof(f[i]), &len[i]) == 0;
-	lpw_oscore_ctx_t *ctx = NULL;
-	if (ok == fields && (fields == 4 || fields == 5))
-		ctx = lpw_oscore_ctx_new(f[0], len[0], len[1] ? f[1] : NULL, len[1], f[2], len[2], f[3], len[3],
-		                         fields == 5 ? f[4] : NULL, len[4]);
+	char why[160];
+	lpw_oscore_ctx_t *ctx = lpw_oscore_ctx_from_arg(arg, why, sizeof(why));
 	if (!ctx)
-		fprintf(stderr, "device-sim: bad --oscore value (SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT], hex; "
-		                "IDs up to 7 bytes and different)\n");
+		fprintf(stderr, "device-sim: bad --oscore value: %s\n", why);
 	return ctx;
 }
 
@@ -390,67 +288,42 @@ static void destroy(struct sim *s)
 	free(s->oscore);
 }
 
-static bool quit_done(struct sim *s)
+/* The shell waits for De-register answers only: a device that never registered has nothing to say goodbye to. */
+static bool busy(void *arg)
 {
-	if (lpw_loop_now(s->loop) >= s->quit_deadline)
-		return true;
-	/* only De-registers are waited for; a device that never registered has nothing to say goodbye to */
+	struct sim *s = arg;
 	for (size_t i = 0; i < s->count; i++)
 		if (lpw_devsim_client_registered(s->clients[i]))
-			return false;
-	return true;
-}
-
-static int run(struct sim *s, bool control)
-{
-	for (size_t i = 0; i < s->count; i++)
-		if (lpw_devsim_client_register(s->clients[i]) < 0)
-			LPW_WARN("devsim", "device %zu: register not sent", i);
-	if (control && lpw_loop_add_fd(s->loop, STDIN_FILENO, EPOLLIN, on_stdin, s) < 0)
-		return -EIO;
-	while (!(s->quitting && quit_done(s))) {
-		int rc = lpw_loop_run_once(s->loop, 200);
-		if (rc < 0)
-			return rc;
-		if (got_signal) {
-			got_signal = 0;
-			start_quit(s);
-		}
-	}
-	if (control)
-		lpw_loop_del_fd(s->loop, STDIN_FILENO);
-	return 0;
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {.endpoint = "device-sim", .count = 1};
 	struct sim s = {0};
+	lpw_sim_shell_config_t shell = {
+		.name = "device-sim", .quit_grace_ms = QUIT_GRACE_MS,
+		.command = command, .start_quit = start_quit, .busy = busy, .arg = &s,
+	};
 	lpw_devsim_config_defaults(&o.cfg);
-	if (parse_args(argc, argv, &o, &s.quiet) < 0) {
+	if (parse_args(argc, argv, &o, &shell.quiet) < 0) {
 		usage(stderr);
 		return 2;
 	}
-	lpw_log_setup(s.quiet ? LOG_ERR : LOG_NOTICE, LPW_LOG_TO_STDERR, "device-sim");
-	coap_startup();
-	coap_set_log_level(LOG_ERR);
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	lpw_clock_t *clock = lpw_clock_new_real();
-	s.loop = clock ? lpw_loop_new(clock) : NULL;
-	o.cfg.on_event = on_event;
-	o.cfg.event_arg = &s;
+	s.shell = lpw_sim_shell_new(&shell);
+	s.loop = s.shell ? lpw_sim_shell_loop(s.shell) : NULL;
+	o.cfg.on_event = lpw_sim_shell_event;
+	o.cfg.event_arg = s.shell;
 	int rc = s.loop ? create_devices(&s, &o) : -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < s.count; i++)
+		if (lpw_devsim_client_register(s.clients[i]) < 0)
+			LPW_WARN("devsim", "device %zu: register not sent", i);
 	if (rc == 0)
-		rc = run(&s, o.control);
+		rc = lpw_sim_shell_run(s.shell, o.control);
 	if (rc < 0)
 		fprintf(stderr, "device-sim: %s\n", strerror(-rc));
 	destroy(&s);
-	lpw_loop_free(s.loop);
-	lpw_clock_free(clock);
-	coap_cleanup();
+	lpw_sim_shell_free(s.shell);
 	return rc < 0 ? 1 : 0;
 }

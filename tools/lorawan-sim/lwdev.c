@@ -10,6 +10,7 @@
 
 #include "bindings/lorawan/lw_frame.h"
 #include "gateway/log.h"
+#include "tools/common/xorshift.h"
 
 void lpw_lwdev_config_defaults(lpw_lwdev_config_t *cfg)
 {
@@ -239,13 +240,8 @@ static int transmit(lpw_lwdev_t *dev, const uint8_t *phy, size_t len, bool join)
 static uint16_t fresh_dev_nonce(lpw_lwdev_t *dev)
 {
 	for (;;) {
-		/* xorshift32; a DevNonce the network has seen from us must never come again (1.0.3 §6.2.4) */
-		uint32_t x = dev->nonce_state;
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		dev->nonce_state = x;
-		uint16_t n = (uint16_t)(x >> 8);
+		/* a DevNonce the network has seen from us must never come again (1.0.3 §6.2.4) */
+		uint16_t n = (uint16_t)(lpw_xorshift32(&dev->nonce_state) >> 8);
 		bool seen = false;
 		for (size_t i = 0; i < dev->n_used && i < LWDEV_NONCE_HISTORY; i++)
 			seen |= dev->used_nonces[i] == n;

@@ -3,33 +3,27 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <coap3/coap.h>
-
-#include "gateway/log.h"
+#include "tools/common/parse.h"
+#include "tools/common/sim_shell.h"
 #include "tools/lorawan-sim/pfsim.h"
 
 #define MAX_DEVICES 4096
 #define START_STAGGER_MS 100 /* apart by more than the RX tolerance, so shared-AppKey joins stay distinct */
 
 struct sim {
+	lpw_sim_shell_t *shell;
 	lpw_loop_t *loop;
 	lpw_pfsim_t *pf;
 	size_t count;
 	lpw_lwdev_t **devs;
-	bool quiet, quitting;
-	int64_t quit_deadline, quit_grace_ms;
-	char line[512];
-	size_t line_len;
 };
 
 struct opts {
-	char *server_host;
+	const char *server_host;
 	uint16_t server_port;
 	size_t count;
 	bool control;
@@ -38,23 +32,6 @@ struct opts {
 	lpw_pfsim_config_t pf;
 	lpw_lwdev_config_t dev;
 };
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static void on_event(void *arg, const char *json)
-{
-	struct sim *s = arg;
-	if (s->quiet && !strstr(json, "\"event\":\"error\""))
-		return;
-	fputs(json, stdout);
-	fputc('\n', stdout);
-	fflush(stdout);
-}
 
 static void usage(FILE *f)
 {
@@ -72,12 +49,9 @@ static void usage(FILE *f)
 		"Control lines on stdin: register, update, deregister, send PATH, empty, quit, or dev N <command>.\n");
 }
 
-static void start_quit(struct sim *s)
+static void start_quit(void *arg)
 {
-	if (s->quitting)
-		return;
-	s->quitting = true;
-	s->quit_deadline = lpw_loop_now(s->loop) + s->quit_grace_ms;
+	struct sim *s = arg;
 	for (size_t i = 0; i < s->count; i++)
 		if (lpw_devsim_client_registered(lpw_lwdev_client(s->devs[i])))
 			(void)lpw_devsim_client_deregister(lpw_lwdev_client(s->devs[i]));
@@ -102,93 +76,38 @@ static int device_command(lpw_lwdev_t *dev, const char *cmd)
 	return -EINVAL;
 }
 
-static void command(struct sim *s, char *cmd)
-{
-	int rc = 0;
-	cmd[strcspn(cmd, "\r")] = '\0';
-	if (!strcmp(cmd, "quit")) {
-		start_quit(s);
-	} else if (!strncmp(cmd, "dev ", 4)) {
-		char *end;
-		unsigned long i = strtoul(cmd + 4, &end, 10);
-		rc = end == cmd + 4 || *end != ' ' || i >= s->count ? -EINVAL : device_command(s->devs[i], end + 1);
-	} else if (cmd[0]) {
-		for (size_t i = 0; i < s->count; i++) {
-			int r = device_command(s->devs[i], cmd);
-			rc = rc ? rc : r;
-		}
-	}
-	if (rc < 0)
-		fprintf(stdout, "{\"event\":\"error\",\"detail\":\"command '%.40s' failed: %s\"}\n", cmd, strerror(-rc)),
-			fflush(stdout);
-}
-
-static void on_stdin(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
+/* One control line: "dev N <command>" or a command for every device; quit and error reports are the shell's. */
+static int command(void *arg, const char *cmd)
 {
 	struct sim *s = arg;
-	ssize_t n = read(fd, s->line + s->line_len, sizeof(s->line) - 1 - s->line_len);
-	if (n <= 0) {
-		if (n < 0 && errno == EINTR)
-			return;
-		lpw_loop_del_fd(loop, fd); /* end of input means quit, as for a test harness that closes the pipe */
-		start_quit(s);
-		return;
+	int rc = 0;
+	if (!strncmp(cmd, "dev ", 4)) {
+		char *end;
+		unsigned long i = strtoul(cmd + 4, &end, 10);
+		return end == cmd + 4 || *end != ' ' || i >= s->count ? -EINVAL : device_command(s->devs[i], end + 1);
 	}
-	s->line_len += (size_t)n;
-	s->line[s->line_len] = '\0';
-	char *nl;
-	while ((nl = strchr(s->line, '\n'))) {
-		*nl = '\0';
-		command(s, s->line);
-		s->line_len -= (size_t)(nl + 1 - s->line);
-		memmove(s->line, nl + 1, s->line_len + 1);
+	for (size_t i = 0; i < s->count; i++) {
+		int r = device_command(s->devs[i], cmd);
+		rc = rc ? rc : r;
 	}
-	if (s->line_len == sizeof(s->line) - 1)
-		s->line_len = 0; /* an overlong line is dropped */
-}
-
-static int parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	return *s && !*end && errno == 0 && *out <= max ? 0 : -EINVAL;
+	return rc;
 }
 
 /* Seconds, fractions allowed ("1.5"), into milliseconds; at most one day. */
 static int parse_seconds_ms(const char *s, uint32_t *out)
 {
-	char *end;
-	double v = strtod(s, &end);
-	if (!*s || *end || !(v >= 0.0 && v <= 86400.0))
+	double v;
+	if (lpw_parse_double(s, 0.0, 86400.0, &v) < 0)
 		return -EINVAL;
 	*out = (uint32_t)lround(v * 1000.0);
-	return 0;
-}
-
-static int parse_prob(const char *s, double *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (!*s || *end || !(v >= 0.0 && v <= 1.0))
-		return -EINVAL;
-	*out = v;
 	return 0;
 }
 
 /* Exactly 2 * n hex digits into out. */
 static int parse_hex(const char *s, uint8_t *out, size_t n)
 {
-	if (strlen(s) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		char pair[3] = {s[2 * i], s[2 * i + 1], '\0'};
-		char *end;
-		if (!strchr("0123456789abcdefABCDEF", pair[0]) || !strchr("0123456789abcdefABCDEF", pair[1]))
-			return -EINVAL;
-		out[i] = (uint8_t)strtoul(pair, &end, 16);
-	}
-	return 0;
+	size_t len;
+	return strlen(s) == 2 * n ? lpw_parse_hex(s, 2 * n, out, n, &len) : -EINVAL;
 }
 
 static uint64_t be64(const uint8_t b[8])
@@ -199,32 +118,16 @@ static uint64_t be64(const uint8_t b[8])
 	return v;
 }
 
-static int parse_server(char *arg, struct opts *o)
-{
-	char *colon = strrchr(arg, ':');
-	unsigned long port;
-	if (!colon || parse_uint(colon + 1, 65535, &port) < 0 || port == 0)
-		return -EINVAL;
-	*colon = '\0';
-	if (arg[0] == '[' && colon[-1] == ']') { /* [::1]:1700 */
-		colon[-1] = '\0';
-		arg++;
-	}
-	o->server_host = arg;
-	o->server_port = (uint16_t)port;
-	return 0;
-}
-
 static int parse_option(int ch, char *arg, struct opts *o)
 {
 	unsigned long v;
 	uint8_t b[8];
 	lpw_lwdev_config_t *d = &o->dev;
 	switch (ch) {
-	case 's': return parse_server(arg, o);
+	case 's': return lpw_parse_host_port(arg, &o->server_host, &o->server_port);
 	case 'G': return parse_hex(arg, b, 8) < 0 ? -EINVAL : (o->pf.gateway_eui = be64(b), 0);
-	case 'k': return parse_uint(arg, 3600, &v) < 0 || !v ? -EINVAL : (o->pf.keepalive_s = (unsigned)v, 0);
-	case 'n': return parse_uint(arg, MAX_DEVICES, &v) < 0 || !v ? -EINVAL : (o->count = v, 0);
+	case 'k': return lpw_parse_uint(arg, 3600, &v) < 0 || !v ? -EINVAL : (o->pf.keepalive_s = (unsigned)v, 0);
+	case 'n': return lpw_parse_uint(arg, MAX_DEVICES, &v) < 0 || !v ? -EINVAL : (o->count = v, 0);
 	case 'O': d->otaa = true; return 0;
 	case 'A': d->otaa = false; return 0;
 	case 'E': return parse_hex(arg, o->deveui_base, 8);
@@ -238,21 +141,25 @@ static int parse_option(int ch, char *arg, struct opts *o)
 	case 'N': return parse_hex(arg, d->nwk_skey, 16);
 	case 'P': return parse_hex(arg, d->app_skey, 16);
 	case 'r': return lw_region_from_name(arg, &d->region);
-	case 'd': return parse_uint(arg, 15, &v) < 0 ? -EINVAL : (d->dr = (unsigned)v, 0);
-	case 'f': return parse_uint(arg, 223, &v) < 0 || !v ? -EINVAL : (d->fport = (uint8_t)v, 0);
+	case 'd': return lpw_parse_uint(arg, 15, &v) < 0 ? -EINVAL : (d->dr = (unsigned)v, 0);
+	case 'f': return lpw_parse_uint(arg, 223, &v) < 0 || !v ? -EINVAL : (d->fport = (uint8_t)v, 0);
 	case 'C': d->confirmed = true; return 0;
 	case 'u': return parse_seconds_ms(arg, &d->uplink_interval_ms);
 	case 'p': return parse_seconds_ms(arg, &d->poll_interval_ms);
 	case 'j': return parse_seconds_ms(arg, &d->join_retry_ms);
-	case 't': return parse_uint(arg, 1000, &v) < 0 ? -EINVAL : (d->rx_tolerance_us = (uint32_t)v * 1000, 0);
-	case 'L': return parse_uint(arg, UINT32_MAX, &v) < 0 || !v ? -EINVAL : (d->client.lifetime_s = (uint32_t)v, 0);
+	case 't': return lpw_parse_uint(arg, 1000, &v) < 0 ? -EINVAL : (d->rx_tolerance_us = (uint32_t)v * 1000, 0);
+	case 'L':
+		if (lpw_parse_uint(arg, UINT32_MAX, &v) < 0 || !v)
+			return -EINVAL;
+		d->client.lifetime_s = (uint32_t)v;
+		return 0;
 	case 'M': d->client.register_minimal = true; return 0;
 	case 'F': d->client.register_minimal = false; return 0;
 	case 'o': d->client.register_no_objects = true; return 0;
 	case 'a': d->auto_register = false; return 0;
-	case 'U': return parse_prob(arg, &o->pf.loss_up);
-	case 'W': return parse_prob(arg, &o->pf.loss_down);
-	case 'S': return parse_uint(arg, UINT32_MAX, &v) < 0 ? -EINVAL : (o->pf.seed = (uint32_t)v, 0);
+	case 'U': return lpw_parse_double(arg, 0.0, 1.0, &o->pf.loss_up);
+	case 'W': return lpw_parse_double(arg, 0.0, 1.0, &o->pf.loss_down);
+	case 'S': return lpw_parse_uint(arg, UINT32_MAX, &v) < 0 ? -EINVAL : (o->pf.seed = (uint32_t)v, 0);
 	case 'c': o->control = true; return strcmp(arg, "stdin") ? -EINVAL : 0;
 	default: return -EINVAL;
 	}
@@ -320,8 +227,8 @@ static int create_devices(struct sim *s, const struct opts *o)
 		cfg.index = (unsigned)i;
 		cfg.dev_addr = o->devaddr_base + (uint32_t)i;
 		cfg.client.seed = o->dev.client.seed + (uint32_t)i * 7919u;
-		cfg.on_event = on_event;
-		cfg.event_arg = s;
+		cfg.on_event = lpw_sim_shell_event;
+		cfg.event_arg = s->shell;
 		s->devs[i] = lpw_lwdev_new(s->loop, &radio, &cfg);
 		if (!s->devs[i])
 			return -EINVAL;
@@ -341,44 +248,29 @@ static void destroy(struct sim *s)
 	lpw_pfsim_free(s->pf);
 }
 
-static bool quit_done(struct sim *s)
+/* The shell waits while De-registers are still riding the uplinks. */
+static bool busy(void *arg)
 {
-	if (lpw_loop_now(s->loop) >= s->quit_deadline)
-		return true;
+	struct sim *s = arg;
 	for (size_t i = 0; i < s->count; i++)
 		if (lpw_devsim_client_registered(lpw_lwdev_client(s->devs[i])))
-			return false;
-	return true;
-}
-
-static int run(struct sim *s, bool control)
-{
-	if (control && lpw_loop_add_fd(s->loop, STDIN_FILENO, EPOLLIN, on_stdin, s) < 0)
-		return -EIO;
-	while (!(s->quitting && quit_done(s))) {
-		int rc = lpw_loop_run_once(s->loop, 200);
-		if (rc < 0 && rc != -EINTR)
-			return rc;
-		if (got_signal) {
-			got_signal = 0;
-			start_quit(s);
-		}
-	}
-	if (control)
-		lpw_loop_del_fd(s->loop, STDIN_FILENO);
-	return 0;
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {.count = 1};
 	struct sim s = {0};
+	lpw_sim_shell_config_t shell = {
+		.name = "lorawan-sim", .command = command, .start_quit = start_quit, .busy = busy, .arg = &s,
+	};
 	bool dr_set = false;
 	lpw_lwdev_config_defaults(&o.dev);
 	o.dev.client.register_minimal = true; /* LwM2M table 6.8.4-1: let the gateway fill in the defaults */
 	o.pf.gateway_eui = 0x0102030405060708ull;
 	o.pf.keepalive_s = 5;
-	if (parse_args(argc, argv, &o, &s.quiet, &dr_set) < 0) {
+	if (parse_args(argc, argv, &o, &shell.quiet, &dr_set) < 0) {
 		usage(stderr);
 		return 2;
 	}
@@ -387,32 +279,22 @@ int main(int argc, char **argv)
 	o.pf.region = o.dev.region;
 	o.pf.server_host = o.server_host;
 	o.pf.server_port = o.server_port;
-	o.pf.on_event = on_event;
-	o.pf.event_arg = &s;
+	o.pf.on_event = lpw_sim_shell_event;
 	char uri[24];
 	snprintf(uri, sizeof(uri), "lorawan://%u", o.dev.fport);
 	o.dev.client.server_uri = uri;
 	/* De-register rides the next uplinks: give it a few openings */
-	s.quit_grace_ms = 10000 + 3 * (int64_t)o.dev.uplink_interval_ms;
-	lpw_log_setup(s.quiet ? LOG_ERR : LOG_NOTICE, LPW_LOG_TO_STDERR, "lorawan-sim");
-	coap_startup();
-	coap_set_log_level(LOG_ERR);
-	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	lpw_clock_t *clock = lpw_clock_new_real();
-	s.loop = clock ? lpw_loop_new(clock) : NULL;
+	shell.quit_grace_ms = 10000 + 3 * (int64_t)o.dev.uplink_interval_ms;
+	s.shell = lpw_sim_shell_new(&shell);
+	s.loop = s.shell ? lpw_sim_shell_loop(s.shell) : NULL;
+	o.pf.event_arg = s.shell;
 	s.pf = s.loop ? lpw_pfsim_new(s.loop, &o.pf) : NULL;
 	int rc = s.pf ? create_devices(&s, &o) : -EINVAL;
 	if (rc == 0)
-		rc = run(&s, o.control);
+		rc = lpw_sim_shell_run(s.shell, o.control);
 	if (rc < 0)
 		fprintf(stderr, "lorawan-sim: %s\n", strerror(-rc));
 	destroy(&s);
-	lpw_loop_free(s.loop);
-	lpw_clock_free(clock);
-	coap_cleanup();
+	lpw_sim_shell_free(s.shell);
 	return rc < 0 ? 1 : 0;
 }

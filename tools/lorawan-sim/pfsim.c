@@ -11,6 +11,7 @@
 
 #include "gateway/log.h"
 #include "hal/pktfwd.h"
+#include "tools/common/xorshift.h"
 #include "tools/lorawan-sim/loss.h"
 
 struct lpw_pfsim {
@@ -63,11 +64,7 @@ static void keepalive(lpw_timer_t *t, int64_t now_ms)
 
 static uint32_t noise(lpw_pfsim_t *pf)
 {
-	uint32_t x = pf->noise;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	return pf->noise = x;
+	return lpw_xorshift32(&pf->noise);
 }
 
 static int radio_uplink(void *ctx, lpw_lwdev_t *dev, const uint8_t *phy, size_t len, uint32_t freq_hz, unsigned dr,

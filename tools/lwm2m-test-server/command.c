@@ -2,11 +2,12 @@
 #include "tools/lwm2m-test-server/command.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tools/common/parse.h"
 
 static const char *const verbs[] = {
 	[LPW_CMD_READ] = "read",         [LPW_CMD_WRITE] = "write",
@@ -40,17 +41,6 @@ static const struct {
 	{"senml-json", LPW_CF_SENML_JSON}, {"senml-cbor", LPW_CF_SENML_CBOR}, {"tlv", LPW_CF_TLV},
 	{"lwm2m-json", LPW_CF_LWM2M_JSON},
 };
-
-__attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t reason_len, const char *fmt, ...)
-{
-	if (reason && reason_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(reason, reason_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 const char *lpw_command_name(lpw_cmd_kind_t kind)
 {
@@ -91,17 +81,6 @@ void lpw_command_verb(const char *line, char *out, size_t out_len)
 		out[0] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Stores the rest of the line as payload, decoding hex when asked. */
 static int take_payload(lpw_command_t *cmd, const char *rest, bool hex, char *reason, size_t rlen)
 {
@@ -113,7 +92,7 @@ static int take_payload(lpw_command_t *cmd, const char *rest, bool hex, char *re
 	if (n == 0)
 		return 0;
 	if (hex && n % 2)
-		return fail(reason, rlen, "hex payload has an odd number of digits");
+		return lpw_parse_fail(reason, rlen, "hex payload has an odd number of digits");
 	cmd->payload = malloc(hex ? n / 2 : n);
 	if (!cmd->payload)
 		return -ENOMEM;
@@ -123,10 +102,10 @@ static int take_payload(lpw_command_t *cmd, const char *rest, bool hex, char *re
 		return 0;
 	}
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval(rest[i]), lo = hexval(rest[i + 1]);
+		int hi = lpw_parse_hex_digit(rest[i]), lo = lpw_parse_hex_digit(rest[i + 1]);
 		if (hi < 0 || lo < 0) {
 			lpw_command_clear(cmd);
-			return fail(reason, rlen, "bad hex digit at payload offset %zu", hi < 0 ? i : i + 1);
+			return lpw_parse_fail(reason, rlen, "bad hex digit at payload offset %zu", hi < 0 ? i : i + 1);
 		}
 		cmd->payload[cmd->payload_len++] = (uint8_t)(hi << 4 | lo);
 	}
@@ -137,12 +116,12 @@ static int take_payload(lpw_command_t *cmd, const char *rest, bool hex, char *re
 static int check_path(const char *path, char *reason, size_t rlen)
 {
 	if (path[0] != '/')
-		return fail(reason, rlen, "path must start with '/'");
+		return lpw_parse_fail(reason, rlen, "path must start with '/'");
 	for (const char *s = path; *s; s++) {
 		if (*s == '/' && s != path && (s[1] == '/' || s[1] == '\0'))
-			return fail(reason, rlen, "empty path segment");
+			return lpw_parse_fail(reason, rlen, "empty path segment");
 		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || *s == '?' || *s == '#')
-			return fail(reason, rlen, "bad character in path");
+			return lpw_parse_fail(reason, rlen, "bad character in path");
 	}
 	return 0;
 }
@@ -161,13 +140,13 @@ static int take_bytes(lpw_command_t *cmd, const char *rest, char *reason, size_t
 	char *end = NULL;
 	int n = next_word(&rest, word, sizeof(word));
 	if (n <= 0)
-		return fail(reason, rlen, "bytes needs a size N");
+		return lpw_parse_fail(reason, rlen, "bytes needs a size N");
 	errno = 0;
 	unsigned long v = strtoul(word, &end, 10);
 	if (*end || errno || word[0] == '-' || v == 0 || v > LPW_CMD_BYTES_MAX)
-		return fail(reason, rlen, "bytes N: N must be 1..%u", LPW_CMD_BYTES_MAX);
+		return lpw_parse_fail(reason, rlen, "bytes N: N must be 1..%u", LPW_CMD_BYTES_MAX);
 	if (next_word(&rest, word, sizeof(word)) != 0)
-		return fail(reason, rlen, "unexpected text after bytes N");
+		return lpw_parse_fail(reason, rlen, "unexpected text after bytes N");
 	cmd->payload = malloc(v);
 	if (!cmd->payload)
 		return -ENOMEM;
@@ -185,7 +164,7 @@ static int parse_format(const char *word, int *cf, bool *hex, char *reason, size
 			return 0;
 		}
 	}
-	return fail(reason, rlen, "unknown format '%s'", word);
+	return lpw_parse_fail(reason, rlen, "unknown format '%s'", word);
 }
 
 static int parse_accept(const char *word, int *cf, char *reason, size_t rlen)
@@ -201,7 +180,7 @@ static int parse_accept(const char *word, int *cf, char *reason, size_t rlen)
 	errno = 0;
 	long n = strtol(v, &end, 10);
 	if (!*v || *end || errno || n < 0 || n > 65535)
-		return fail(reason, rlen, "unknown accept format '%s'", v);
+		return lpw_parse_fail(reason, rlen, "unknown accept format '%s'", v);
 	*cf = (int)n;
 	return 0;
 }
@@ -212,7 +191,7 @@ static int parse_id(const char *word, uint64_t *out, char *reason, size_t rlen)
 	errno = 0;
 	unsigned long long n = strtoull(word, &end, 10);
 	if (!*word || *end || errno || word[0] == '-' || n == 0)
-		return fail(reason, rlen, "bad id '%s'", word);
+		return lpw_parse_fail(reason, rlen, "bad id '%s'", word);
 	*out = n;
 	return 0;
 }
@@ -222,9 +201,9 @@ static int parse_query(const char *word, char *out, char *reason, size_t rlen)
 	const char *s = word;
 	for (; *s; s++)
 		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f || *s == '#')
-			return fail(reason, rlen, "bad character in query");
+			return lpw_parse_fail(reason, rlen, "bad character in query");
 	if (word[0] == '&' || (s > word && s[-1] == '&') || strstr(word, "&&"))
-		return fail(reason, rlen, "empty query parameter");
+		return lpw_parse_fail(reason, rlen, "empty query parameter");
 	strcpy(out, word);
 	return 0;
 }
@@ -250,7 +229,7 @@ static int parse_args(lpw_command_t *cmd, const char *p, char *reason, size_t rl
 
 	if (cmd->kind == LPW_CMD_CANCEL) {
 		if (next_word(&p, word, sizeof(word)) <= 0)
-			return fail(reason, rlen, "cancel needs EP ID");
+			return lpw_parse_fail(reason, rlen, "cancel needs EP ID");
 		return parse_id(word, &cmd->target_id, reason, rlen);
 	}
 	if (cmd->kind == LPW_CMD_READ_COMPOSITE) {
@@ -258,7 +237,7 @@ static int parse_args(lpw_command_t *cmd, const char *p, char *reason, size_t rl
 	} else {
 		n = next_word(&p, cmd->path, sizeof(cmd->path));
 		if (n <= 0)
-			return fail(reason, rlen, n < 0 ? "path too long" : "missing PATH");
+			return lpw_parse_fail(reason, rlen, n < 0 ? "path too long" : "missing PATH");
 		if ((rc = check_path(cmd->path, reason, rlen)))
 			return rc;
 	}
@@ -267,14 +246,14 @@ static int parse_args(lpw_command_t *cmd, const char *p, char *reason, size_t rl
 	case LPW_CMD_OBSERVE:
 		n = next_word(&p, word, sizeof(word));
 		if (n < 0 || (n > 0 && strncmp(word, "accept=", 7) != 0))
-			return fail(reason, rlen, "expected accept=FMT after PATH");
+			return lpw_parse_fail(reason, rlen, "expected accept=FMT after PATH");
 		if (n > 0 && (rc = parse_accept(word, &cmd->accept, reason, rlen)))
 			return rc;
 		break;
 	case LPW_CMD_WRITE_ATTR:
 		n = next_word(&p, word, sizeof(word));
 		if (n <= 0)
-			return fail(reason, rlen, n < 0 ? "query too long" : "missing QUERY");
+			return lpw_parse_fail(reason, rlen, n < 0 ? "query too long" : "missing QUERY");
 		if ((rc = parse_query(word, cmd->query, reason, rlen)))
 			return rc;
 		break;
@@ -291,7 +270,7 @@ static int parse_args(lpw_command_t *cmd, const char *p, char *reason, size_t rl
 	case LPW_CMD_READ_COMPOSITE:
 		n = next_word(&p, word, sizeof(word));
 		if (n <= 0)
-			return fail(reason, rlen, "missing FORMAT");
+			return lpw_parse_fail(reason, rlen, "missing FORMAT");
 		if (strcmp(word, "bytes") == 0 && cmd->kind != LPW_CMD_READ_COMPOSITE) {
 			cmd->format = LPW_CF_OPAQUE;
 			return take_bytes(cmd, p, reason, rlen);
@@ -305,7 +284,7 @@ static int parse_args(lpw_command_t *cmd, const char *p, char *reason, size_t rl
 		break;
 	}
 	if (next_word(&p, word, sizeof(word)) != 0)
-		return fail(reason, rlen, "unexpected text after the arguments");
+		return lpw_parse_fail(reason, rlen, "unexpected text after the arguments");
 	return 0;
 }
 
@@ -320,20 +299,20 @@ int lpw_command_parse(const char *line, lpw_command_t *cmd, char *reason, size_t
 	cmd->format = -1;
 	cmd->accept = -1;
 	if (strlen(line) > LPW_CMD_LINE_MAX)
-		return fail(reason, rlen, "line too long");
+		return lpw_parse_fail(reason, rlen, "line too long");
 	n = next_word(&p, verb, sizeof(verb));
 	if (n == 0)
-		return fail(reason, rlen, "empty command");
+		return lpw_parse_fail(reason, rlen, "empty command");
 	if (n < 0 || find_verb(verb, &cmd->kind))
-		return fail(reason, rlen, "unknown command");
+		return lpw_parse_fail(reason, rlen, "unknown command");
 	if (cmd->kind == LPW_CMD_LIST || cmd->kind == LPW_CMD_QUIT) {
 		if (next_word(&p, verb, sizeof(verb)) != 0)
-			return fail(reason, rlen, "%s takes no arguments", verbs[cmd->kind]);
+			return lpw_parse_fail(reason, rlen, "%s takes no arguments", verbs[cmd->kind]);
 		return 0;
 	}
 	n = next_word(&p, cmd->ep, sizeof(cmd->ep));
 	if (n <= 0)
-		return fail(reason, rlen, n < 0 ? "endpoint name too long" : "missing EP");
+		return lpw_parse_fail(reason, rlen, n < 0 ? "endpoint name too long" : "missing EP");
 	rc = parse_args(cmd, p, reason, rlen);
 	if (rc)
 		lpw_command_clear(cmd);

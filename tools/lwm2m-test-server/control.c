@@ -1,4 +1,4 @@
-/* Control channel: line assembly for stdin and Unix-socket clients. */
+/* Control channel: command lines from stdin and Unix-socket clients, event lines back to those clients. */
 #include "tools/lwm2m-test-server/control.h"
 
 #include <errno.h>
@@ -11,16 +11,15 @@
 #include <unistd.h>
 
 #include "gateway/log.h"
+#include "tools/common/line_reader.h"
 #include "tools/lwm2m-test-server/command.h"
 
 #define MAX_CLIENTS 8
 
 typedef struct {
 	lpw_control_t *ctl;
-	int fd;
-	bool discarding; /* inside an over-long line: drop bytes up to its newline */
-	size_t len;
-	char *buf; /* LPW_CMD_LINE_MAX + 1 */
+	int fd; /* -1 when the slot is free */
+	lpw_line_reader_t *lines;
 } reader_t;
 
 struct lpw_control {
@@ -37,71 +36,36 @@ static void reader_close(reader_t *r)
 {
 	if (r->fd < 0)
 		return;
-	lpw_loop_del_fd(r->ctl->loop, r->fd);
+	lpw_line_reader_free(r->lines); /* stops watching the fd first */
+	r->lines = NULL;
 	if (r->fd != STDIN_FILENO)
 		close(r->fd);
 	r->fd = -1;
-	free(r->buf);
-	r->buf = NULL;
 }
 
-/* Splits what arrived into lines; the buffer keeps an incomplete tail. */
-static void feed(reader_t *r, const char *data, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = data[i];
-		if (c == '\n') {
-			bool too_long = r->discarding;
-			if (r->len && r->buf[r->len - 1] == '\r')
-				r->len--;
-			r->buf[too_long ? 0 : r->len] = '\0';
-			r->len = 0;
-			r->discarding = false;
-			r->ctl->cb(r->buf, too_long, r->ctl->arg);
-			if (r->fd < 0)
-				return; /* the callback closed us */
-		} else if (!r->discarding) {
-			if (r->len == LPW_CMD_LINE_MAX)
-				r->discarding = true;
-			else
-				r->buf[r->len++] = c;
-		}
-	}
-}
-
-static void reader_readable(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
+static void reader_line(const char *line, bool too_long, void *arg)
 {
 	reader_t *r = arg;
-	char chunk[4096];
-	/* One read per wake-up: epoll said there is data, so this does not block even on a blocking stdin. */
-	ssize_t n = read(fd, chunk, sizeof(chunk));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		if (fd == STDIN_FILENO)
-			LPW_NOTICE("control", "stdin closed; still serving until a signal stops us");
-		reader_close(r);
-		return;
-	}
-	feed(r, chunk, (size_t)n);
+	r->ctl->cb(line, too_long, r->ctl->arg);
 }
 
+static void reader_eof(void *arg)
+{
+	reader_t *r = arg;
+	if (r->fd == STDIN_FILENO)
+		LPW_NOTICE("control", "stdin closed; still serving until a signal stops us");
+	reader_close(r);
+}
+
+/* -errno as lpw_line_reader_new leaves it (EPERM: stdin is a regular file). */
 static int reader_open(lpw_control_t *ctl, reader_t *r, int fd)
 {
 	r->ctl = ctl;
-	r->len = 0;
-	r->discarding = false;
-	r->buf = malloc(LPW_CMD_LINE_MAX + 1);
-	if (!r->buf)
-		return -ENOMEM;
+	r->lines = lpw_line_reader_new(ctl->loop, fd, LPW_CMD_LINE_MAX, reader_line, reader_eof, r);
+	if (!r->lines)
+		return errno ? -errno : -ENOMEM;
 	r->fd = fd;
-	int rc = lpw_loop_add_fd(ctl->loop, fd, EPOLLIN, reader_readable, r);
-	if (rc) {
-		free(r->buf);
-		r->buf = NULL;
-		r->fd = -1;
-	}
-	return rc;
+	return 0;
 }
 
 static void accept_client(lpw_loop_t *loop, int fd, uint32_t events, void *arg)

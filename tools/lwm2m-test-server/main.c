@@ -11,6 +11,7 @@
 #include "gateway/clock.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
+#include "tools/common/parse.h"
 #include "tools/lwm2m-test-server/command.h"
 #include "tools/lwm2m-test-server/control.h"
 #include "tools/lwm2m-test-server/emit.h"
@@ -64,22 +65,6 @@ static const char usage[] =
 	"  FORMAT: text opaque-hex senml-json tlv-hex cbor-hex senml-cbor-hex lwm2m-json link\n"
 	"  accept=: text link opaque cbor senml-json senml-cbor tlv lwm2m-json or a number\n";
 
-static int parse_hex(const char *hex, uint8_t *out, size_t max, size_t *out_len)
-{
-	size_t n = strlen(hex);
-	if (n == 0 || n % 2 || n / 2 > max)
-		return -EINVAL;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", hex[2 * i + 1]))
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	*out_len = n / 2;
-	return 0;
-}
-
 static int add_psk(options_t *o, const char *arg)
 {
 	const char *colon = strrchr(arg, ':');
@@ -92,7 +77,8 @@ static int add_psk(options_t *o, const char *arg)
 	}
 	memcpy(p->identity, arg, (size_t)(colon - arg));
 	p->identity[colon - arg] = '\0';
-	if (parse_hex(colon + 1, p->key, sizeof(p->key), &p->key_len)) {
+	size_t n = strlen(colon + 1);
+	if (n == 0 || lpw_parse_hex(colon + 1, n, p->key, sizeof(p->key), &p->key_len)) {
 		fprintf(stderr, "--psk %s: the key must be 1..%d bytes of hex\n", arg, LPW_TSERVER_PSK_KEY_MAX);
 		return -EINVAL;
 	}
@@ -100,42 +86,13 @@ static int add_psk(options_t *o, const char *arg)
 	return 0;
 }
 
-/* One possibly empty hex field of --oscore, up to the next ':' (consumed) or the end. */
-static int oscore_field(const char **p, uint8_t *out, size_t max, size_t *out_len)
-{
-	size_t n = strcspn(*p, ":");
-	*out_len = 0;
-	if (n) {
-		char field[2 * LPW_OSCORE_SECRET_MAX + 1];
-		if (n >= sizeof(field))
-			return -EINVAL;
-		memcpy(field, *p, n);
-		field[n] = '\0';
-		if (parse_hex(field, out, max, out_len))
-			return -EINVAL;
-	}
-	*p += n + ((*p)[n] == ':');
-	return 0;
-}
-
-/* --oscore SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT] into a new context; NULL with a message when malformed. */
+/* --oscore into a new context; NULL with a message when malformed. */
 static lpw_oscore_ctx_t *oscore_context(const char *arg)
 {
-	uint8_t f[5][LPW_OSCORE_SECRET_MAX];
-	size_t len[5] = {0};
-	const char *p = arg;
-	int fields = 1, ok = 0;
-	for (const char *q = arg; *q; q++)
-		fields += *q == ':';
-	for (int i = 0; fields >= 4 && fields <= 5 && i < fields; i++)
-		ok += oscore_field(&p, f[i], sizeof(f[i]), &len[i]) == 0;
-	lpw_oscore_ctx_t *ctx = NULL;
-	if (ok == fields && (fields == 4 || fields == 5))
-		ctx = lpw_oscore_ctx_new(f[0], len[0], len[1] ? f[1] : NULL, len[1], f[2], len[2], f[3], len[3],
-		                         fields == 5 ? f[4] : NULL, len[4]);
+	char why[160];
+	lpw_oscore_ctx_t *ctx = lpw_oscore_ctx_from_arg(arg, why, sizeof(why));
 	if (!ctx)
-		fprintf(stderr, "--oscore %s: want SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] in hex, "
-		                "IDs up to 7 bytes and different\n", arg);
+		fprintf(stderr, "--oscore %s: %s\n", arg, why);
 	return ctx;
 }
 
@@ -154,9 +111,8 @@ static int parse_long(const char *name, const char *arg, long min, long max, lon
 
 static int parse_timeout(const char *arg, int64_t *out_ms)
 {
-	char *end = NULL;
-	double v = strtod(arg, &end);
-	if (!*arg || *end || !(v > 0 && v <= 86400)) {
+	double v;
+	if (lpw_parse_double(arg, 0, 86400, &v) < 0 || v == 0) {
 		fprintf(stderr, "--request-timeout %s: want seconds in (0, 86400]\n", arg);
 		return -EINVAL;
 	}

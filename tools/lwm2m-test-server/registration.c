@@ -2,20 +2,10 @@
 #include "tools/lwm2m-test-server/registration.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t reason_len, const char *fmt, ...)
-{
-	if (reason && reason_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(reason, reason_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#include "tools/common/parse.h"
 
 static bool all_in(const uint8_t *v, size_t n, const char *set)
 {
@@ -44,11 +34,11 @@ static int parse_lt(lpw_reg_params_t *p, const uint8_t *v, size_t n, char *reaso
 {
 	uint64_t lt = 0;
 	if (n == 0 || n > 10 || !all_in(v, n, "0123456789"))
-		return fail(reason, rlen, "lt must be a decimal number");
+		return lpw_parse_fail(reason, rlen, "lt must be a decimal number");
 	for (size_t i = 0; i < n; i++)
 		lt = lt * 10 + (uint64_t)(v[i] - '0');
 	if (lt == 0 || lt > UINT32_MAX)
-		return fail(reason, rlen, "lt out of range");
+		return lpw_parse_fail(reason, rlen, "lt out of range");
 	p->lt = (uint32_t)lt;
 	p->has_lt = true;
 	return 0;
@@ -59,7 +49,7 @@ static int parse_lwm2m(lpw_reg_params_t *p, const uint8_t *v, size_t n, char *re
 	const uint8_t *dot = memchr(v, '.', n);
 	if (n >= sizeof(p->lwm2m) || !dot || dot == v || dot == v + n - 1 || !all_in(v, n, "0123456789.") ||
 	    memchr(dot + 1, '.', (size_t)(v + n - dot - 1)))
-		return fail(reason, rlen, "lwm2m must look like 1.1");
+		return lpw_parse_fail(reason, rlen, "lwm2m must look like 1.1");
 	copy_value(p->lwm2m, v, n);
 	p->has_lwm2m = true;
 	return 0;
@@ -71,33 +61,34 @@ static int store_param(lpw_reg_params_t *p, const char *name, const uint8_t *v, 
 {
 	if (strcmp(name, "Q") == 0) {
 		if (has_value)
-			return fail(reason, rlen, "Q takes no value");
+			return lpw_parse_fail(reason, rlen, "Q takes no value");
 		p->queue = true;
 		return 0;
 	}
 	if (!has_value)
-		return fail(reason, rlen, "parameter %s needs a value", name);
+		return lpw_parse_fail(reason, rlen, "parameter %s needs a value", name);
 	if (strcmp(name, "lt") == 0)
 		return parse_lt(p, v, n, reason, rlen);
 	if (strcmp(name, "lwm2m") == 0)
 		return parse_lwm2m(p, v, n, reason, rlen);
 	if (strcmp(name, "ep") == 0) {
 		if (n == 0 || n > LPW_REG_EP_MAX || !printable_no_space(v, n))
-			return fail(reason, rlen, "ep must be 1..%d printable characters without spaces", LPW_REG_EP_MAX);
+			return lpw_parse_fail(reason, rlen, "ep must be 1..%d printable characters without spaces",
+			                      LPW_REG_EP_MAX);
 		copy_value(p->ep, v, n);
 		p->has_ep = true;
 		return 0;
 	}
 	if (strcmp(name, "b") == 0) {
 		if (n == 0 || n >= sizeof(p->b) || !all_in(v, n, "USNTLQ"))
-			return fail(reason, rlen, "b must be binding letters from USNTLQ");
+			return lpw_parse_fail(reason, rlen, "b must be binding letters from USNTLQ");
 		copy_value(p->b, v, n);
 		p->has_b = true;
 		return 0;
 	}
 	/* sms: an MSISDN */
 	if (n == 0 || n > LPW_REG_SMS_MAX || !all_in(v, n, "+0123456789"))
-		return fail(reason, rlen, "sms must be an MSISDN");
+		return lpw_parse_fail(reason, rlen, "sms must be an MSISDN");
 	copy_value(p->sms, v, n);
 	p->has_sms = true;
 	return 0;
@@ -121,30 +112,30 @@ int lpw_reg_parse_query(lpw_reg_params_t *p, lpw_reg_kind_t kind, const uint8_t 
 	char name[16];
 
 	if (name_len == 0)
-		return fail(reason, rlen, "empty query parameter name");
+		return lpw_parse_fail(reason, rlen, "empty query parameter name");
 	if (name_len >= sizeof(name) || !printable_no_space(q, name_len))
-		return fail(reason, rlen, "unknown parameter");
+		return lpw_parse_fail(reason, rlen, "unknown parameter");
 	copy_value(name, q, name_len);
 	for (size_t i = 0; names[i]; i++) {
 		if (strcmp(names[i], name) != 0)
 			continue;
 		if (already_seen(p, name))
-			return fail(reason, rlen, "duplicate parameter %s", name);
+			return lpw_parse_fail(reason, rlen, "duplicate parameter %s", name);
 		return store_param(p, name, eq ? eq + 1 : NULL, eq ? len - name_len - 1 : 0, eq != NULL, reason,
 		                   rlen);
 	}
 	for (size_t i = 0; kind == LPW_REG_UPDATE && reg_names[i]; i++)
 		if (strcmp(reg_names[i], name) == 0)
-			return fail(reason, rlen, "parameter %s not allowed in Update", name);
-	return fail(reason, rlen, "unknown parameter %s", name);
+			return lpw_parse_fail(reason, rlen, "parameter %s not allowed in Update", name);
+	return lpw_parse_fail(reason, rlen, "unknown parameter %s", name);
 }
 
 int lpw_reg_check_register(const lpw_reg_params_t *p, char *reason, size_t rlen)
 {
 	if (!p->has_ep)
-		return fail(reason, rlen, "missing ep");
+		return lpw_parse_fail(reason, rlen, "missing ep");
 	if (!p->has_lwm2m)
-		return fail(reason, rlen, "missing lwm2m");
+		return lpw_parse_fail(reason, rlen, "missing lwm2m");
 	return 0;
 }
 
@@ -172,15 +163,15 @@ static int check_one_link(const uint8_t *b, size_t len, size_t *pos, char *reaso
 {
 	size_t i = *pos;
 	if (b[i] != '<')
-		return fail(reason, rlen, "link at offset %zu does not start with '<'", i);
+		return lpw_parse_fail(reason, rlen, "link at offset %zu does not start with '<'", i);
 	const uint8_t *close = memchr(b + i, '>', len - i);
 	if (!close)
-		return fail(reason, rlen, "unterminated link at offset %zu", i);
+		return lpw_parse_fail(reason, rlen, "unterminated link at offset %zu", i);
 	size_t end = (size_t)(close - b);
 	if (end == i + 1 || b[i + 1] != '/')
-		return fail(reason, rlen, "link at offset %zu is not an absolute path", i);
+		return lpw_parse_fail(reason, rlen, "link at offset %zu is not an absolute path", i);
 	if (!printable_no_space(b + i + 1, end - i - 1) || memchr(b + i + 1, '<', end - i - 1))
-		return fail(reason, rlen, "bad character in link at offset %zu", i);
+		return lpw_parse_fail(reason, rlen, "bad character in link at offset %zu", i);
 	i = end + 1;
 	while (i < len && b[i] == ';') {
 		size_t start = ++i;
@@ -188,11 +179,11 @@ static int check_one_link(const uint8_t *b, size_t len, size_t *pos, char *reaso
 		                   (b[i] >= 'a' && b[i] <= 'z') || (b[i] >= 'A' && b[i] <= 'Z')))
 			i++;
 		if (i == start)
-			return fail(reason, rlen, "empty attribute name at offset %zu", start);
+			return lpw_parse_fail(reason, rlen, "empty attribute name at offset %zu", start);
 		if (i < len && b[i] == '=') {
 			i = skip_attr_value(b, i + 1, len);
 			if (i == 0)
-				return fail(reason, rlen, "bad attribute value after offset %zu", start);
+				return lpw_parse_fail(reason, rlen, "bad attribute value after offset %zu", start);
 		}
 	}
 	*pos = i;
@@ -203,7 +194,7 @@ int lpw_reg_check_links(const uint8_t *b, size_t len, char *reason, size_t rlen)
 {
 	size_t i = 0;
 	if (len == 0)
-		return fail(reason, rlen, "empty object list");
+		return lpw_parse_fail(reason, rlen, "empty object list");
 	for (;;) {
 		int rc = check_one_link(b, len, &i, reason, rlen);
 		if (rc)
@@ -211,8 +202,8 @@ int lpw_reg_check_links(const uint8_t *b, size_t len, char *reason, size_t rlen)
 		if (i == len)
 			return 0;
 		if (b[i] != ',')
-			return fail(reason, rlen, "expected ',' at offset %zu", i);
+			return lpw_parse_fail(reason, rlen, "expected ',' at offset %zu", i);
 		if (++i == len)
-			return fail(reason, rlen, "trailing ',' in object list");
+			return lpw_parse_fail(reason, rlen, "trailing ',' in object list");
 	}
 }

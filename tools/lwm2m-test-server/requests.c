@@ -3,13 +3,13 @@
 #include "tools/lwm2m-test-server/requests.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/log.h"
+#include "tools/common/parse.h"
 #include "tools/lwm2m-test-server/emit.h"
 #include "tools/lwm2m-test-server/wire.h"
 
@@ -54,17 +54,6 @@ typedef struct {
 	bool large;   /* hand the payload to libcoap, which sends it block-wise (RFC 7959 Block1) if it must */
 	bool noblock; /* one message whatever the peer accepts: a test provoking 4.13 */
 } request_spec_t;
-
-__attribute__((format(printf, 3, 4))) static int fail(char *reason, size_t reason_len, const char *fmt, ...)
-{
-	if (reason && reason_len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(reason, reason_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 lpw_requests_t *lpw_requests_new(lpw_loop_t *loop, int64_t timeout_ms)
 {
@@ -223,20 +212,22 @@ static int send_spec(pending_t *p, const request_spec_t *spec, char *reason, siz
 {
 	coap_pdu_t *pdu = NULL;
 	int rc = build_pdu(p->session, spec, &pdu);
-	if (rc)
-		return rc == -EMSGSIZE ? (fail(reason, rlen, "request does not fit the session's message size"), rc)
-		                       : (fail(reason, rlen, "out of memory"), rc);
+	if (rc) {
+		lpw_parse_fail(reason, rlen, "%s", rc == -EMSGSIZE ? "request does not fit the session's message size"
+		                                                   : "out of memory");
+		return rc;
+	}
 	if (p->rq->oscore && (rc = protect(p, spec, &pdu))) {
 		coap_delete_pdu(pdu);
-		fail(reason, rlen, "OSCORE: %s", lpw_oscore_strerror(rc));
+		lpw_parse_fail(reason, rlen, "OSCORE: %s", lpw_oscore_strerror(rc));
 		return rc;
 	}
 	if (coap_send(p->session, pdu) == COAP_INVALID_MID) {
-		fail(reason, rlen, "libcoap refused to send");
+		lpw_parse_fail(reason, rlen, "libcoap refused to send");
 		return -EIO;
 	}
 	if (lpw_loop_timer_in(p->rq->loop, &p->timeout, p->rq->timeout_ms)) {
-		fail(reason, rlen, "out of memory");
+		lpw_parse_fail(reason, rlen, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -266,10 +257,10 @@ int lpw_requests_send(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cmd,
                       char *reason, size_t rlen)
 {
 	if (cmd->kind == LPW_CMD_CANCEL || cmd->kind == LPW_CMD_LIST || cmd->kind == LPW_CMD_QUIT)
-		return fail(reason, rlen, "%s is not a request", lpw_command_name(cmd->kind));
+		return lpw_parse_fail(reason, rlen, "%s is not a request", lpw_command_name(cmd->kind));
 	pending_t *p = calloc(1, sizeof(*p));
 	if (!p)
-		return fail(reason, rlen, "out of memory"), -ENOMEM;
+		return lpw_parse_fail(reason, rlen, "out of memory"), -ENOMEM;
 	p->rq = rq;
 	p->id = id;
 	p->observe_id = cmd->kind == LPW_CMD_OBSERVE ? id : 0;
@@ -311,11 +302,11 @@ static int cancel_via_libcoap(pending_t *p, char *reason, size_t rlen)
 {
 	coap_binary_t token = {TOKEN_LEN, p->token};
 	if (!coap_cancel_observe(p->session, &token, COAP_MESSAGE_CON)) {
-		fail(reason, rlen, "libcoap refused to send the cancel");
+		lpw_parse_fail(reason, rlen, "libcoap refused to send the cancel");
 		return -EIO;
 	}
 	if (lpw_loop_timer_in(p->rq->loop, &p->timeout, p->rq->timeout_ms)) {
-		fail(reason, rlen, "out of memory");
+		lpw_parse_fail(reason, rlen, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -327,7 +318,8 @@ int lpw_requests_cancel(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cm
 	while (p && !(p->observe_id == cmd->target_id && strcmp(p->ep, cmd->ep) == 0))
 		p = p->next;
 	if (!p || !p->observing || p->cancelling) {
-		fail(reason, rlen, "no active observation %llu on %s", (unsigned long long)cmd->target_id, cmd->ep);
+		lpw_parse_fail(reason, rlen, "no active observation %llu on %s", (unsigned long long)cmd->target_id,
+		               cmd->ep);
 		return -ENOENT;
 	}
 	request_spec_t spec = {

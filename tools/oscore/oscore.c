@@ -10,6 +10,8 @@
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
 
+#include "tools/common/parse.h"
+
 /* ---- the few CBOR items OSCORE needs (RFC 8949 §3): uint, bstr, tstr, array, nil ---- */
 
 typedef struct {
@@ -135,6 +137,40 @@ lpw_oscore_ctx_t *lpw_oscore_ctx_new(const uint8_t *secret, size_t secret_len, c
 		lpw_oscore_ctx_free(ctx);
 		return NULL;
 	}
+	return ctx;
+}
+
+lpw_oscore_ctx_t *lpw_oscore_ctx_from_arg(const char *arg, char *why, size_t whylen)
+{
+	static const char *const names[] = {"SECRET", "SALT", "SENDER_ID", "RECIPIENT_ID", "ID_CONTEXT"};
+	uint8_t f[5][LPW_OSCORE_SECRET_MAX];
+	size_t len[5] = {0};
+	int fields = 1;
+	for (const char *q = arg; *q; q++)
+		fields += *q == ':';
+	if (fields < 4 || fields > 5) {
+		lpw_parse_fail(why, whylen, "want SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT], not %d fields",
+		               fields);
+		return NULL;
+	}
+	/* every field may be empty here (no salt, an empty ID); lpw_oscore_ctx_new judges the lengths */
+	for (int i = 0; i < fields; i++) {
+		size_t n = strcspn(arg, ":");
+		if (lpw_parse_hex(arg, n, f[i], sizeof(f[i]), &len[i]) < 0) {
+			lpw_parse_fail(why, whylen, "%s is not hex of at most %d bytes", names[i],
+			               LPW_OSCORE_SECRET_MAX);
+			return NULL;
+		}
+		arg += n + (arg[n] == ':');
+	}
+	lpw_oscore_ctx_t *ctx = lpw_oscore_ctx_new(f[0], len[0], len[1] ? f[1] : NULL, len[1], f[2], len[2], f[3],
+	                                           len[3], fields == 5 ? f[4] : NULL, len[4]);
+	if (!ctx)
+		lpw_parse_fail(why, whylen,
+		               "refused: the secret must not be empty, the IDs must be up to %d bytes and different, "
+		               "the ID context up to %d bytes",
+		               LPW_OSCORE_ID_MAX, LPW_OSCORE_ID_CONTEXT_MAX);
+	mbedtls_platform_zeroize(f, sizeof(f)); /* the master secret was in there */
 	return ctx;
 }
 

@@ -50,6 +50,14 @@ lpw_oscore_ctx_t *lpw_oscore_ctx_new(const uint8_t *master_secret, size_t secret
                                      size_t salt_len, const uint8_t *sender_id, size_t sender_id_len,
                                      const uint8_t *recipient_id, size_t recipient_id_len,
                                      const uint8_t *id_context, size_t id_context_len);
+/*
+ * The command-line form of a context, as device-sim and lwm2m-test-server take it with --oscore:
+ * SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT], every field hex and possibly empty (no salt, an empty ID; an
+ * empty fifth field is an empty ID Context, which is then sent). arg is borrowed. A new context as
+ * lpw_oscore_ctx_new makes it, or NULL with the reason in why (always NUL-terminated when whylen > 0; why may be
+ * NULL): not 4 or 5 fields, a field that is not hex, or values lpw_oscore_ctx_new refuses.
+ */
+lpw_oscore_ctx_t *lpw_oscore_ctx_from_arg(const char *arg, char *why, size_t whylen);
 /* Wipes the keys. Accepts NULL. */
 void lpw_oscore_ctx_free(lpw_oscore_ctx_t *ctx);
 

@@ -65,6 +65,8 @@ def test_in_order_with_answers_and_overflow():
     r = server.wait({"event": "response", "id": read_id}, 10, "the queued read answered")
     w = server.wait({"event": "response", "id": write_id}, 10, "the queued write answered")
     assert (r["code"], r["payload"], w["code"]) == ("2.05", "lpwagw", "2.04"), (r, w)
+    # device-sim reports a request after it has answered it: wait for the report, not just the answer
+    dev.wait(lambda e: e.get("event") == "request" and e.get("path") == "/3/0/13", 5, "the write's report")
     assert device_requests(dev) == [("GET", "/3/0/0"), ("PUT", "/3/0/13")], device_requests(dev)
     assert "queue full" in d.log()
 
@@ -84,8 +86,9 @@ def test_survives_sigkill():
     assert "2 queued requests restored" in d.log(), d.log()
     mark = server.mark()
     dev.send("wake")
-    dev.wait(lambda e: e.get("event") == "write" and e.get("value") == "777", 15, "the restored write")
+    dev.wait(lambda e: e.get("event") == "request" and e.get("path") == "/3/0/13", 15, "the restored write")
     assert device_requests(dev) == [("GET", "/3/0/0"), ("PUT", "/3/0/13")], device_requests(dev)
+    assert [e for e in dev.events if e.get("event") == "write" and e.get("value") == "777"]
     # the gateway registered the device again on its new connection, and the device's Update followed it
     reg = server.wait({"event": "register", "ep": "ep1"}, 10, "re-registration after the restart", mark)
     server.wait({"event": "update", "location": reg["location"]}, 10, "the wake-up Update", mark)

@@ -410,6 +410,46 @@ static void test_bad_contexts(void **state)
 	lpw_oscore_ctx_free(c);
 }
 
+/* --oscore SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] as device-sim and lwm2m-test-server take it. */
+static void test_ctx_from_arg(void **state)
+{
+	char why[128];
+	/* the C.1, C.2 and C.3 contexts again, from their command-line form */
+	check_ctx(lpw_oscore_ctx_from_arg(SECRET ":" SALT "::01", why, sizeof(why)), "f0910ed7295e6ad4b54fc793154302ff",
+	          "ffb14e093c94c9cac9471648b4f98710", "4622d4dd6d944168eefb54987c", "4622d4dd6d944168eefb54987c",
+	          "4722d4dd6d944169eefb54987c");
+	check_ctx(lpw_oscore_ctx_from_arg(SECRET "::01:00", why, sizeof(why)), "e57b5635815177cd679ab4bcec9d7dda",
+	          "321b26943253c7ffb6003b0b64d74041", "be35ae297d2dace910c52e99f9", "bf35ae297d2dace810c52e99f9",
+	          "bf35ae297d2dace910c52e99f9");
+	check_ctx(lpw_oscore_ctx_from_arg(SECRET ":" SALT ":01::" ID_CONTEXT, why, sizeof(why)),
+	          "e39a0c7c77b43f03b4b39ab9a268699f", "af2a1300a5e95788b356336eeecd2b92", "2ca58fb85ff1b81c0b7181b85e",
+	          "2da58fb85ff1b81d0b7181b85e", "2ca58fb85ff1b81c0b7181b85e");
+	static const struct {
+		const char *arg, *reason; /* a piece of the reason */
+	} bad[] = {
+		{SECRET ":" SALT ":01", "3 fields"},
+		{SECRET ":" SALT ":01:02:03:04", "6 fields"},
+		{"", "1 fields"},
+		{SECRET "0:" SALT ":01:02", "SECRET is not hex"},    /* odd length */
+		{SECRET ":9e7ca9222378634g:01:02", "SALT is not hex"}, /* not a digit */
+		{SECRET ":" SALT ": 1:02", "SENDER_ID is not hex"},    /* strtoul would take " 1" */
+		{SECRET ":" SALT ":01:+2", "RECIPIENT_ID is not hex"},
+		{SECRET SECRET SECRET SECRET SECRET "::01:02", "SECRET is not hex of at most 64"}, /* 80 bytes */
+		{"::01:02", "secret must not be empty"},
+		{SECRET "::01:01", "different"},
+		{SECRET "::0102030405060708:01", "different"}, /* an 8-byte ID */
+		{SECRET "::01:02:" SECRET SECRET SECRET, "ID context"}, /* a 48-byte ID Context */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(why, 'x', sizeof(why));
+		assert_null(lpw_oscore_ctx_from_arg(bad[i].arg, why, sizeof(why)));
+		assert_non_null(memchr(why, '\0', sizeof(why)));
+		if (!strstr(why, bad[i].reason))
+			fail_msg("'%s': reason '%s' does not say '%s'", bad[i].arg, why, bad[i].reason);
+	}
+	assert_null(lpw_oscore_ctx_from_arg("01:02", NULL, 0)); /* why is optional */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_replay_window),
 		cmocka_unit_test(test_round_trip_observe),
 		cmocka_unit_test(test_bad_contexts),
+		cmocka_unit_test(test_ctx_from_arg),
 	};
 	coap_startup();
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
