@@ -126,6 +126,8 @@ static void take_backend_alert(lpw_upstream_t *up)
 	int reason = ERR_GET_REASON(e);
 	if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256)
 		up->last_alert = reason - SSL_AD_REASON_OFFSET;
+	else if (e && ERR_GET_LIB(e) == ERR_LIB_SSL && reason == SSL_R_CERTIFICATE_VERIFY_FAILED)
+		up->last_alert = 42; /* we refused the server's certificate: bad_certificate, a "fail" of §5.2.9 */
 	ERR_clear_error();
 #else
 	(void)up;

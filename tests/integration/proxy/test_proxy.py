@@ -222,7 +222,10 @@ def test_coaps_tcp_x509():
     mark = server.mark()
     DeviceSim(DEVSIM, sgi2, bind="127.0.0.3", endpoint="ep-wrong", extra=["--lifetime", "60"])
     d2.wait_log("server certificate is for 'lwm2m.example', not 'other.example'", 15)
-    time.sleep(1)
+    # LwM2M 1.1.1 §5.2.9: a refused certificate (bad_certificate) is a "fail": no more attempts
+    d2.wait_log("TLS alert bad_certificate (42): not retrying", 10)
+    time.sleep(2)
+    assert d2.log().count("server certificate is for") == 1, "a failed handshake must not be retried"
     assert not [e for e in server.events[mark:] if e.get("event") == "register"]
 
 
