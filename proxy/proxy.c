@@ -14,7 +14,7 @@
 
 #define DEDUP_CAPACITY 32
 
-static struct pdev *pdev_of(lpw_proxy_t *px, const lpw_config_device_t *dev)
+struct pdev *px_pdev_of(const lpw_proxy_t *px, const lpw_config_device_t *dev)
 {
 	size_t i = (size_t)(dev - px->cfg->devices);
 	return i < px->cfg->ndevices ? &px->devs[i] : NULL;
@@ -428,7 +428,7 @@ static void device_request(struct pdev *d, coap_pdu_t *pdu)
 
 int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
 {
-	struct pdev *d = pdev_of(px, dev);
+	struct pdev *d = px_pdev_of(px, dev);
 	if (!d)
 		return -EINVAL;
 	d->reply_server = server; /* local answers to this message go back the way it came */

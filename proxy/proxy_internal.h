@@ -109,6 +109,8 @@ struct lpw_proxy {
 };
 
 /* proxy.c */
+/* The proxy's state for a configured device (dev points into cfg->devices), or NULL. */
+struct pdev *px_pdev_of(const lpw_proxy_t *px, const lpw_config_device_t *dev);
 int px_server_index(const struct px_server *s);
 int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu);
 void px_publish_state(struct px_server *s);

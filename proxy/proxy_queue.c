@@ -170,10 +170,9 @@ void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *r
 
 void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32_t window_ms)
 {
-	size_t i = (size_t)(dev - px->cfg->devices);
-	if (i >= px->cfg->ndevices)
+	struct pdev *d = px_pdev_of(px, dev);
+	if (!d)
 		return;
-	struct pdev *d = &px->devs[i];
 	d->heard = true;
 	int64_t until = lpw_loop_now(px->loop) + window_ms;
 	if (until > d->awake_until)
@@ -183,8 +182,8 @@ void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32
 
 size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_config_device_t *dev)
 {
-	size_t i = (size_t)(dev - px->cfg->devices);
-	return i < px->cfg->ndevices ? px->devs[i].qlen : 0;
+	const struct pdev *d = px_pdev_of(px, dev);
+	return d ? d->qlen : 0;
 }
 
 void lpw_proxy_set_queue_by_nature(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on)

@@ -281,10 +281,9 @@ bool px_on_device_response(struct pdev *d, const coap_pdu_t *pdu)
 
 void lpw_proxy_delivery_failed(lpw_proxy_t *px, const lpw_config_device_t *dev)
 {
-	size_t i = (size_t)(dev - px->cfg->devices);
-	if (i >= px->cfg->ndevices)
+	struct pdev *d = px_pdev_of(px, dev);
+	if (!d)
 		return;
-	struct pdev *d = &px->devs[i];
 	for (size_t k = 0; k < PX_MAX_DOWNLINKS; k++) {
 		struct px_downlink *dl = &d->downlinks[k];
 		if (!dl->used || dl->state == DL_OBSERVING)
