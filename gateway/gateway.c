@@ -12,11 +12,11 @@
 
 #include "bindings/lorawan/lw_as.h"
 #include "bindings/nidd/sgi.h"
-#include "gateway/log.h"
-#include "gateway/loop.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "gateway/router.h"
-#include "gateway/stats.h"
-#include "gateway/store.h"
+#include "core/stats.h"
+#include "core/store.h"
 #include "gateway/telemetry.h"
 #include "proxy/proxy.h"
 

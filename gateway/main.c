@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 #include "gateway/gateway.h"
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define DEFAULT_CONFIG "/etc/lpwagw/lpwagw.conf"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 struct lpw_router {
 	const lpw_config_t *cfg;

@@ -3,8 +3,8 @@
 #define LPW_ROUTER_H
 
 #include "config/config.h"
-#include "gateway/binding.h"
-#include "gateway/stats.h"
+#include "bindings/binding.h"
+#include "core/stats.h"
 
 typedef struct lpw_router lpw_router_t;
 

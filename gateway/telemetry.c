@@ -12,7 +12,7 @@
 
 #include <mosquitto.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define MOD "telemetry"
 

@@ -8,8 +8,8 @@
 
 #include <jansson.h>
 
-#include "gateway/loop.h"
-#include "gateway/stats.h"
+#include "core/loop.h"
+#include "core/stats.h"
 
 typedef struct lpw_telemetry lpw_telemetry_t;
 

@@ -7,7 +7,7 @@
 
 #include <gpiod.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define MOD "gpio"
 #define MAX_PULSE_MS 10000 /* a reset pulse is milliseconds; anything longer is a configuration slip */

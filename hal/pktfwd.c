@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define MOD "pktfwd"
 #define HDR_LEN 4      /* version, token, identifier */

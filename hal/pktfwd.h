@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 #include "hal/pktfwd_json.h"
 
 #define LPW_PKTFWD_VERSION 2

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
 

@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "gateway/loop.h"
-#include "gateway/stats.h"
-#include "gateway/store.h"
+#include "core/loop.h"
+#include "core/stats.h"
+#include "core/store.h"
 
 typedef struct lpw_proxy lpw_proxy_t;
 

@@ -4,7 +4,7 @@
 
 #include <coap3/coap.h>
 
-#include "gateway/store.h"
+#include "core/store.h"
 #include "proxy/dedup.h"
 #include "proxy/proxy.h"
 #include "proxy/registration.h"

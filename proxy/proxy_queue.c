@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
 

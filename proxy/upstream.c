@@ -16,7 +16,7 @@
 #include <openssl/ssl.h>
 #endif
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "proxy/alerts.h"
 
 #define MAX_CONTEXTS 8 /* size classes: a handful, not one per device (DESIGN.md decision 1) */

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "gateway/loop.h"
+#include "core/loop.h"
 
 typedef struct lpw_upstream lpw_upstream_t;
 typedef struct lpw_uplink lpw_uplink_t;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define MAX_ANSWERS 4 /* answers to the device's own requests waiting for an RX window */
 

@@ -6,10 +6,10 @@
 
 #include "bindings/lorawan/lw_ns.h"
 #include "config/config.h"
-#include "gateway/binding.h"
-#include "gateway/loop.h"
-#include "gateway/stats.h"
-#include "gateway/store.h"
+#include "bindings/binding.h"
+#include "core/loop.h"
+#include "core/stats.h"
+#include "core/store.h"
 
 typedef struct lw_as lw_as_t;
 

@@ -4,7 +4,7 @@
 
 #include "bindings/lorawan/lw_as.h"
 #include "bindings/lorawan/lw_ns_udp.h"
-#include "gateway/log.h"
+#include "core/log.h"
 
 int lpw_lorawan_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_store_t *store, lpw_stats_t *stats,
                     const lpw_binding_host_t *host, lpw_binding_t *out)

@@ -9,7 +9,7 @@
 #include <mbedtls/cmac.h>
 #include <mbedtls/platform_util.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define BLOCK 16
 

@@ -10,7 +10,7 @@
 #include "bindings/lorawan/lw_mac.h"
 #include "bindings/lorawan/lw_region.h"
 #include "bindings/lorawan/lw_session.h"
-#include "gateway/log.h"
+#include "core/log.h"
 #include "hal/gpio.h"
 #include "hal/pktfwd.h"
 

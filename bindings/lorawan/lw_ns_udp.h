@@ -25,9 +25,9 @@
 
 #include "bindings/lorawan/lw_ns.h"
 #include "config/config.h"
-#include "gateway/loop.h"
-#include "gateway/stats.h"
-#include "gateway/store.h"
+#include "core/loop.h"
+#include "core/stats.h"
+#include "core/store.h"
 
 #define LW_NS_RX1_MARGIN_MS 200   /* a PULL_RESP must leave this early for RX1 */
 #define LW_NS_RX2_MARGIN_MS 300   /* ... and for RX2: the rx_open deadline is 2 s - this after the uplink */

@@ -8,7 +8,7 @@
 
 #include <mbedtls/platform_util.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define K_SESSION "lw/session"
 #define K_FCNT_UP "lw/fcntup"

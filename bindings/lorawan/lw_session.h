@@ -14,7 +14,7 @@
 
 #include "bindings/lorawan/lw_crypto.h"
 #include "bindings/lorawan/lw_frame.h"
-#include "gateway/store.h"
+#include "core/store.h"
 
 typedef struct lw_session lw_session_t;
 

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define SGI_DATAGRAM_MAX 65535
 

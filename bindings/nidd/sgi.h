@@ -4,8 +4,8 @@
 #define LPW_SGI_H
 
 #include "config/config.h"
-#include "gateway/binding.h"
-#include "gateway/loop.h"
+#include "bindings/binding.h"
+#include "core/loop.h"
 
 /* Binds the UDP socket from cfg->sgi and joins the loop. cfg, host: borrowed, must outlive the binding.
  * On success fills *out (free with out->ops->free(out->self)); -errno with the reason logged otherwise. */

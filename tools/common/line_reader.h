@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 
 typedef struct lpw_line_reader lpw_line_reader_t;
 

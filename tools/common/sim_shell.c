@@ -11,8 +11,8 @@
 
 #include <coap3/coap.h>
 
-#include "gateway/clock.h"
-#include "gateway/log.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "tools/common/line_reader.h"
 
 struct lpw_sim_shell {

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 
 #define LPW_SIM_SHELL_LINE_MAX 511 /* longest command line; a longer one is dropped with an error event */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "proxy/coap_codec.h"
 #include "tools/common/xorshift.h"
 

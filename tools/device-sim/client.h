@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 #include "tools/device-sim/link.h"
 #include "tools/oscore/oscore.h"
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "proxy/coap_codec.h"
 
 static json_t *hex(const uint8_t *b, size_t len)

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 struct lpw_devsim_udp {
 	int fd;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "tools/common/parse.h"
 #include "tools/common/sim_shell.h"
 #include "tools/device-sim/client.h"

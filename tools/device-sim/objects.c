@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <mbedtls/sha256.h>
 
-#include "gateway/clock.h"
+#include "core/clock.h"
 
 #define MAX_INST 16
 #define OPAQUE_SHOWN 16 /* bytes of an opaque body shown in the write event */

@@ -9,7 +9,7 @@
 #include <sys/random.h>
 
 #include "bindings/lorawan/lw_frame.h"
-#include "gateway/log.h"
+#include "core/log.h"
 #include "tools/common/xorshift.h"
 
 void lpw_lwdev_config_defaults(lpw_lwdev_config_t *cfg)

@@ -9,7 +9,7 @@
 
 #include "bindings/lorawan/lw_crypto.h"
 #include "bindings/lorawan/lw_region.h"
-#include "gateway/loop.h"
+#include "core/loop.h"
 #include "hal/pktfwd_json.h"
 #include "tools/device-sim/client.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 enum action { A_NONE, A_JOIN, A_GIVEUP, A_QUEUE, A_RETRY, A_POLL };
 

@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "hal/pktfwd.h"
 #include "tools/common/xorshift.h"
 #include "tools/lorawan-sim/loss.h"

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 #include "tools/lorawan-sim/lwdev.h"
 
 typedef struct lpw_pfsim lpw_pfsim_t;

@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "tools/common/line_reader.h"
 #include "tools/lwm2m-test-server/command.h"
 

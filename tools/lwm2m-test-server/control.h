@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 
 typedef struct lpw_control lpw_control_t;
 

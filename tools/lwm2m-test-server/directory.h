@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 #include "tools/lwm2m-test-server/registration.h"
 
 typedef struct lpw_directory lpw_directory_t;

@@ -8,9 +8,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "gateway/clock.h"
-#include "gateway/log.h"
-#include "gateway/loop.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/loop.h"
 #include "tools/common/parse.h"
 #include "tools/lwm2m-test-server/command.h"
 #include "tools/lwm2m-test-server/control.h"

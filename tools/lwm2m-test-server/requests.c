@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "tools/common/parse.h"
 #include "tools/lwm2m-test-server/emit.h"
 #include "tools/lwm2m-test-server/wire.h"

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 #include "tools/lwm2m-test-server/command.h"
 #include "tools/oscore/oscore.h"
 

@@ -10,7 +10,7 @@
 
 #include <coap3/coap.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "tools/lwm2m-test-server/directory.h"
 #include "tools/lwm2m-test-server/emit.h"
 #include "tools/lwm2m-test-server/registration.h"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/loop.h"
+#include "core/loop.h"
 
 struct ctx {
 	int reads;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "gateway/clock.h"
-#include "gateway/timer.h"
+#include "core/clock.h"
+#include "core/timer.h"
 
 struct owner {
 	int id;

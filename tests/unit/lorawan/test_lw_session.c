@@ -17,7 +17,7 @@
 #include "bindings/lorawan/lw_crypto.h"
 #include "bindings/lorawan/lw_frame.h"
 #include "bindings/lorawan/lw_session.h"
-#include "gateway/store.h"
+#include "core/store.h"
 
 #define DEV "dev-1"
 #define ADDR 0x26011BDAu

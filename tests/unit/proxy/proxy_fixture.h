@@ -9,9 +9,9 @@
 
 #include <coap3/coap.h>
 
-#include "gateway/clock.h"
-#include "gateway/loop.h"
-#include "gateway/stats.h"
+#include "core/clock.h"
+#include "core/loop.h"
+#include "core/stats.h"
 #include "proxy/proxy.h"
 #include "tests/unit/proxy/fake_upstream.h"
 

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
 #include "tests/unit/proxy/proxy_fixture.h"

@@ -17,8 +17,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "gateway/log.h"
-#include "gateway/store.h"
+#include "core/log.h"
+#include "core/store.h"
 
 typedef struct {
 	char base[64];   /* mkdtemp directory, removed after each test */

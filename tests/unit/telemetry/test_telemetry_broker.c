@@ -25,7 +25,7 @@
 #include <jansson.h>
 #include <mosquitto.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 #include "gateway/telemetry.h"
 
 #define BROKER "/usr/sbin/mosquitto"

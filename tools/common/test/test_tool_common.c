@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "gateway/clock.h"
-#include "gateway/loop.h"
+#include "core/clock.h"
+#include "core/loop.h"
 #include "tools/common/line_reader.h"
 #include "tools/common/parse.h"
 #include "tools/common/xorshift.h"

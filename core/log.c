@@ -1,5 +1,5 @@
 /* Logging to stderr or syslog, filtered by one global level. */
-#include "gateway/log.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* Binary min-heap of embedded timers: O(log n) set/clear, O(1) next deadline. */
-#include "gateway/timer.h"
+#include "core/timer.h"
 
 #include <errno.h>
 #include <stdlib.h>

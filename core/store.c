@@ -1,5 +1,5 @@
 /* The state store: SQLite in WAL mode, every SQL statement of the gateway, schema migrations by user_version. */
-#include "gateway/store.h"
+#include "core/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define DB_NAME "lpwagw.db"
 #define LOCK_NAME "lpwagw.lock"

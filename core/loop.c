@@ -1,5 +1,5 @@
 /* epoll loop with a timer heap; descriptors are looked up in a table indexed by fd. */
-#include "gateway/loop.h"
+#include "core/loop.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/log.h"
+#include "core/log.h"
 
 #define MAX_PREPARE 16
 #define MAX_EVENTS 64

@@ -1,5 +1,5 @@
 /* Real (CLOCK_MONOTONIC) and fake clocks behind one interface. */
-#include "gateway/clock.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <stdbool.h>

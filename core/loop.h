@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
-#include "gateway/clock.h"
-#include "gateway/timer.h"
+#include "core/clock.h"
+#include "core/timer.h"
 
 typedef struct lpw_loop lpw_loop_t;
 
