@@ -161,8 +161,13 @@ const lpw_config_device_t *lpw_config_find_device(const lpw_config_t *config, co
  * takes effect now or needs a restart. Returns the number of differences that need a restart.
  * Lines look like "mqtt.port: 1883 -> 1884; applies now", "gateway_id: a -> b; needs a restart",
  * "devices.dev-1: changed; applies now" (or added / removed); secrets print as "changed".
- * Restart needed: gateway_id, state_dir, upstream.csm_timeout, bindings.*. out may be NULL (count only). */
+ * Restart needed: gateway_id, state_dir, upstream.csm_timeout, bindings.*; servers and devices apply at once.
+ * out may be NULL (count only). */
 int lpw_config_diff(const lpw_config_t *old_config, const lpw_config_t *new_config, FILE *out);
+
+/* Whether two servers (or two credential sets) are the same in every setting a session is opened with. */
+bool lpw_config_server_equal(const lpw_config_server_t *a, const lpw_config_server_t *b);
+bool lpw_config_tls_equal(const lpw_config_tls_t *a, const lpw_config_tls_t *b);
 
 /* "nidd-sgi", "nidd-t8", "sms", "lorawan" (as written in the file); "?" for anything else. Static storage. */
 const char *lpw_config_binding_name(lpw_binding_kind_t kind);

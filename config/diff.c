@@ -75,16 +75,17 @@ static int diff_keys(const lpw_cfg_key_t *keys, const char *prefix, bool restart
 	return n;
 }
 
-static bool tls_eq(const lpw_config_tls_t *a, const lpw_config_tls_t *b)
+bool lpw_config_tls_equal(const lpw_config_tls_t *a, const lpw_config_tls_t *b)
 {
 	return a->identity_len == b->identity_len && memcmp(a->identity, b->identity, a->identity_len) == 0 &&
 	       a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0 && str_eq(a->ca_file, b->ca_file) &&
 	       str_eq(a->cert_file, b->cert_file) && str_eq(a->key_file, b->key_file) && str_eq(a->sni, b->sni);
 }
 
-static bool server_eq(const lpw_config_server_t *a, const lpw_config_server_t *b)
+bool lpw_config_server_equal(const lpw_config_server_t *a, const lpw_config_server_t *b)
 {
-	return str_eq(a->uri, b->uri) && a->bootstrap == b->bootstrap && tls_eq(&a->tls, &b->tls);
+	return str_eq(a->name, b->name) && str_eq(a->uri, b->uri) && a->bootstrap == b->bootstrap &&
+	       lpw_config_tls_equal(&a->tls, &b->tls);
 }
 
 static const char *server_name(const lpw_config_server_t *s)
@@ -106,7 +107,7 @@ static bool device_eq(const lpw_config_device_t *a, const lpw_config_device_t *b
 {
 	if (a->binding != b->binding || !str_eq(a->identity, b->identity) || !str_eq(a->endpoint, b->endpoint) ||
 	    a->nservers != b->nservers || !str_eq(server_name(a->bootstrap), server_name(b->bootstrap)) ||
-	    !tls_eq(&a->tls, &b->tls) || a->oscore != b->oscore || a->max_message_size != b->max_message_size ||
+	    !lpw_config_tls_equal(&a->tls, &b->tls) || a->oscore != b->oscore || a->max_message_size != b->max_message_size ||
 	    a->queue_max != b->queue_max || !lorawan_eq(&a->lorawan, &b->lorawan))
 		return false;
 	for (size_t i = 0; i < a->nservers; i++)
@@ -115,41 +116,36 @@ static bool device_eq(const lpw_config_device_t *a, const lpw_config_device_t *b
 	return true;
 }
 
-/* Servers and devices need a restart: the running proxy, router and bindings hold the configuration they were
- * built from (the reload applies logging and MQTT settings only). */
-static void diff_servers(const lpw_config_t *a, const lpw_config_t *b, FILE *out, int *restart)
+/* Servers and devices apply at once (gateway.c applies the device table's changes). */
+static void diff_servers(const lpw_config_t *a, const lpw_config_t *b, FILE *out)
 {
 	for (size_t i = 0; i < a->nservers; i++) {
 		const lpw_config_server_t *o = &a->servers[i], *n = lpw_config_find_server(b, o->name);
-		if (!n || !server_eq(o, n))
+		if (!n || !lpw_config_server_equal(o, n))
 		{
-			fprintf(out, "servers.%s: %s; needs a restart\n", o->name, n ? "changed" : "removed");
-			(*restart)++;
+			fprintf(out, "servers.%s: %s; applies now\n", o->name, n ? "changed" : "removed");
 		}
 	}
 	for (size_t i = 0; i < b->nservers; i++)
 		if (!lpw_config_find_server(a, b->servers[i].name))
 		{
-			fprintf(out, "servers.%s: added; needs a restart\n", b->servers[i].name);
-			(*restart)++;
+			fprintf(out, "servers.%s: added; applies now\n", b->servers[i].name);
 		}
 }
 
-static void diff_devices(const lpw_config_t *a, const lpw_config_t *b, FILE *out, int *restart)
+static void diff_devices(const lpw_config_t *a, const lpw_config_t *b, FILE *out)
 {
 	for (size_t i = 0; i < a->ndevices; i++) {
 		const lpw_config_device_t *o = &a->devices[i], *n = lpw_config_find_device(b, o->id);
 		if (!n || !device_eq(o, n))
 		{
-			fprintf(out, "devices.%s: %s; needs a restart\n", o->id, n ? "changed" : "removed");
-			(*restart)++;
+			fprintf(out, "devices.%s: %s; applies now\n", o->id, n ? "changed" : "removed");
 		}
 	}
 	for (size_t i = 0; i < b->ndevices; i++)
 		if (!lpw_config_find_device(a, b->devices[i].id))
 		{
-			fprintf(out, "devices.%s: added; needs a restart\n", b->devices[i].id);
-			(*restart)++;
+			fprintf(out, "devices.%s: added; applies now\n", b->devices[i].id);
 		}
 }
 
@@ -163,8 +159,8 @@ int lpw_config_diff(const lpw_config_t *old_config, const lpw_config_t *new_conf
 	if (!sink)
 		return 0;
 	int n = diff_keys(lpw_config_top_keys, "", false, old_config, new_config, sink);
-	diff_servers(old_config, new_config, sink, &n);
-	diff_devices(old_config, new_config, sink, &n);
+	diff_servers(old_config, new_config, sink);
+	diff_devices(old_config, new_config, sink);
 	if (sink != out)
 		fclose(sink);
 	return n;

@@ -1,8 +1,8 @@
-/* The gateway's wiring: config -> loop, store, telemetry, router, proxy, bindings; signals; reload. */
-#include "gateway/gateway.h"
+/* The gateway's wiring: config -> loop, store, telemetry, device table, router, proxy, bindings (every row of the
+ * binding registry); signals; reload without restart. */
+#include "gateway/gateway_internal.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,33 +10,8 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "bindings/lorawan/lw_as.h"
-#include "bindings/nidd/sgi.h"
+#include "bindings/binding.h"
 #include "core/log.h"
-#include "core/loop.h"
-#include "gateway/router.h"
-#include "core/stats.h"
-#include "core/store.h"
-#include "gateway/telemetry.h"
-#include "proxy/proxy.h"
-
-typedef struct {
-	lpw_config_t *cfg;
-	const lpw_gateway_options_t *opt;
-	lpw_clock_t *clock;
-	lpw_loop_t *loop;
-	lpw_store_t *store;
-	lpw_telemetry_t *telemetry;
-	lpw_router_t *router;
-	lpw_proxy_t *proxy;
-	lpw_proxy_hooks_t proxy_hooks;
-	lpw_router_sink_t router_sink;
-	lpw_stats_t stats;
-	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
-	int64_t *last_seen;    /* per device (same index as cfg->devices): wall-clock s of its latest uplink */
-	int sigfd;
-	int exit_code;
-} gateway_t;
 
 static void apply_logging(const lpw_config_t *cfg, const lpw_gateway_options_t *opt)
 {
@@ -62,6 +37,11 @@ static void on_event(void *arg, const char *type, const char *device_id, const c
 		lpw_telemetry_event(g->telemetry, type, device_id, "%s", detail);
 }
 
+static void on_binding_event(void *arg, lpw_device_t *dev, const char *type, const char *detail)
+{
+	on_event(arg, type, dev ? lpw_device_id(dev) : NULL, detail);
+}
+
 static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 {
 	gateway_t *g = arg;
@@ -79,96 +59,96 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 	                        st->location);
 	json_object_set_new(json_object_get(dev, "servers"), st->server, srv);
 	json_object_set_new(dev, "last_change", json_integer(lpw_clock_wall_s()));
-	const lpw_config_device_t *cd = lpw_config_find_device(g->cfg, st->device_id);
-	if (cd && g->last_seen[cd - g->cfg->devices])
-		json_object_set_new(dev, "last_seen", json_integer(g->last_seen[cd - g->cfg->devices]));
+	if (st->dev && lpw_device_last_seen(st->dev))
+		json_object_set_new(dev, "last_seen", json_integer(lpw_device_last_seen(st->dev)));
 	if (lpw_telemetry_device_state(g->telemetry, st->device_id, dev) < 0)
 		LPW_DEBUG("gateway", "%s: device state not published", st->device_id);
 }
 
-static int send_to_device(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
-{
-	gateway_t *g = arg;
-	return lpw_router_send(g->router, dev, server, data, len);
-}
-
-static int deliver_to_proxy(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
-{
-	gateway_t *g = arg;
-	g->last_seen[dev - g->cfg->devices] = lpw_clock_wall_s();
-	return lpw_proxy_uplink(g->proxy, dev, server, data, len);
-}
-
-static void device_reachable(void *arg, const lpw_config_device_t *dev, uint32_t window_ms)
-{
-	gateway_t *g = arg;
-	lpw_proxy_reachable(g->proxy, dev, window_ms);
-}
-
-static void delivery_outcome(void *arg, const lpw_config_device_t *dev, lpw_delivery_t outcome)
-{
-	gateway_t *g = arg;
-	if (outcome == LPW_DELIVERY_FAILED)
-		lpw_proxy_delivery_failed(g->proxy, dev);
-}
-
-static size_t queued_for(void *arg, const lpw_config_device_t *dev)
-{
-	gateway_t *g = arg;
-	return lpw_proxy_queued(g->proxy, dev);
-}
-
+/* Every enabled row of the registry, created with the same environment; the gateway knows no binding by name. */
 static int start_bindings(gateway_t *g)
 {
-	if (g->cfg->sgi.enabled) {
+	lpw_binding_env_t env = {.loop = g->loop, .cfg = g->cfg, .store = g->store, .stats = &g->stats,
+	                         .host = lpw_router_host(g->router)};
+	for (size_t i = 0; i < lpw_binding_registry_len; i++) {
+		const lpw_binding_desc_t *row = &lpw_binding_registry[i];
+		if (!row->enabled(g->cfg))
+			continue;
 		lpw_binding_t b;
-		int rc = lpw_sgi_new(g->loop, g->cfg, lpw_router_host(g->router), &b);
+		int rc = row->create(&env, &b);
 		if (rc < 0)
 			return rc;
-		lpw_proxy_set_retransmit(g->proxy, b.ops->kind, b.ops->proxy_retransmits);
-		if (lpw_router_attach(g->router, b) < 0)
+		if (lpw_router_attach(g->router, row->kind, b) < 0) {
+			b.ops->free(b.self);
 			return -EEXIST;
-	}
-	if (g->cfg->lorawan.enabled) {
-		lpw_binding_t b;
-		int rc = lpw_lorawan_new(g->loop, g->cfg, g->store, &g->stats, lpw_router_host(g->router), &b);
-		if (rc < 0)
-			return rc;
-		/* LwM2M App. C replaces CoAP retransmission, and a Class A device listens only after its uplinks */
-		lpw_proxy_set_retransmit(g->proxy, b.ops->kind, b.ops->proxy_retransmits);
-		lpw_proxy_set_queue_by_nature(g->proxy, b.ops->kind, true);
-		if (lpw_router_attach(g->router, b) < 0)
-			return -EEXIST;
+		}
+		LPW_INFO("gateway", "binding %s started", row->name);
 	}
 	return 0;
 }
 
-/* SIGHUP: a new configuration is loaded and checked whole; on any problem the running one stays. Log and
- * telemetry settings apply now; the rest is reported as needing a restart (the data path keeps the old). */
-static void reload(gateway_t *g)
+/* Bindings switched on or off need a restart: a binding owns sockets and devices from its start. */
+static int report_binding_switches(const lpw_config_t *old, const lpw_config_t *next, FILE *out)
 {
-	lpw_config_t *next = NULL;
+	int n = 0;
+	for (size_t i = 0; i < lpw_binding_registry_len; i++) {
+		const lpw_binding_desc_t *row = &lpw_binding_registry[i];
+		if (row->enabled(old) != row->enabled(next)) {
+			fprintf(out, "bindings.%s: %s; needs a restart\n", row->name, row->enabled(next) ? "enabled" : "disabled");
+			n++;
+		}
+	}
+	return n;
+}
+
+static char *load_for_reload(const char *path, lpw_config_t **out)
+{
 	char *errors = NULL;
 	size_t errlen = 0;
 	FILE *err = open_memstream(&errors, &errlen);
-	int rc = lpw_config_load(g->cfg->path, &next, err);
+	int rc = lpw_config_load(path, out, err);
 	if (err)
 		fclose(err);
-	if (rc < 0) {
+	if (rc == 0) {
+		free(errors);
+		return NULL;
+	}
+	return errors ? errors : strdup("");
+}
+
+/* SIGHUP: a new configuration is loaded and checked whole; on any problem the running one stays and says why.
+ * Otherwise everything applies now (devices and servers included: unchanged devices keep their sessions, queues
+ * and LoRaWAN sessions) except the settings that need a restart, which are named. */
+static void reload(gateway_t *g)
+{
+	lpw_config_t *next = NULL;
+	char *errors = load_for_reload(g->cfg->path, &next);
+	if (errors) {
 		LPW_ERR("gateway", "reload of %s refused; still running on the previous configuration:\n%s", g->cfg->path,
-		        errors ? errors : "");
+		        errors);
+		if (g->telemetry)
+			lpw_telemetry_event(g->telemetry, "config-refused", NULL, "%s", errors);
 		free(errors);
 		return;
 	}
-	free(errors);
 	char *report = NULL;
 	size_t replen = 0;
 	FILE *out = open_memstream(&report, &replen);
-	int restart = out ? lpw_config_diff(g->cfg, next, out) : 0;
-	if (out)
-		fclose(out);
-	LPW_NOTICE("gateway", "configuration reloaded%s%s", report && *report ? ":\n" : " (no changes)",
-	           report ? report : "");
+	if (!out) {
+		LPW_ERR("gateway", "reload: out of memory; still running on the previous configuration");
+		lpw_config_free(next);
+		return;
+	}
+	int restart = lpw_config_diff(g->cfg, next, out);
+	restart += report_binding_switches(g->cfg, next, out);
+	restart += lpw_router_reconfigure(g->router, next, out);
+	lpw_proxy_reconfigure(g->proxy, next);
+	gw_devices_apply(g, next, out);
+	fclose(out);
+	lpw_config_t *old = g->cfg;
+	g->cfg = next; /* nothing points into the old configuration any more */
+	lpw_config_free(old);
+	LPW_NOTICE("gateway", "configuration reloaded:\n%s", report ? report : "");
 	if (restart > 0)
 		LPW_WARN("gateway", "%d changed settings take effect only after a restart", restart);
 	free(report);
@@ -179,8 +159,6 @@ static void reload(gateway_t *g)
 			LPW_WARN("gateway", "telemetry keeps its previous broker settings");
 		lpw_telemetry_event(g->telemetry, "config-reloaded", NULL, "%d settings need a restart", restart);
 	}
-	/* The proxy, router and bindings hold pointers into the running configuration: it stays. */
-	lpw_config_free(next);
 }
 
 static void on_signal(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -237,19 +215,22 @@ static int start(gateway_t *g)
 			return -ENOMEM;
 	}
 	g->device_states = json_object();
-	g->last_seen = calloc(g->cfg->ndevices + 1, sizeof(*g->last_seen));
-	if (!g->device_states || !g->last_seen)
+	g->devtab = lpw_devtab_new();
+	if (!g->device_states || !g->devtab)
 		return -ENOMEM;
-	g->proxy_hooks = (lpw_proxy_hooks_t){send_to_device, on_device_state, on_event, g};
-	g->router_sink = (lpw_router_sink_t){deliver_to_proxy, device_reachable, delivery_outcome, queued_for, g};
-	g->router = lpw_router_new(g->cfg, &g->stats, &g->router_sink);
-	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks, g->store) : NULL;
+	g->proxy_hooks = (lpw_proxy_hooks_t){on_device_state, on_event, g};
+	lpw_router_hooks_t rh = {on_binding_event, g};
+	g->router = lpw_router_new(g->devtab, &g->stats, &rh);
+	g->proxy = g->router ? lpw_proxy_new(g->loop, g->cfg, &g->stats, &g->proxy_hooks,
+	                                     lpw_router_southbound(g->router), g->store)
+	                     : NULL;
 	if (!g->proxy)
 		return -ENOMEM;
-	if ((rc = start_bindings(g)) < 0)
+	lpw_router_set_northbound(g->router, lpw_proxy_northbound(g->proxy));
+	if ((rc = start_bindings(g)) < 0 || (rc = gw_devices_start(g)) < 0)
 		return rc;
 	LPW_NOTICE("gateway", "lpwagw %s started: gateway %s, %zu devices, %zu servers", LPW_VERSION, g->cfg->gateway_id,
-	           g->cfg->ndevices, g->cfg->nservers);
+	           lpw_devtab_count(g->devtab), g->cfg->nservers);
 	return 0;
 }
 
@@ -258,11 +239,13 @@ static void stop(gateway_t *g)
 	/* Order: stop telemetry first so "offline" goes out while everything else is still consistent. */
 	if (g->telemetry)
 		lpw_telemetry_stop(g->telemetry);
-	lpw_router_free(g->router);
+	if (g->devtab && g->router && g->proxy)
+		gw_devices_stop(g);
 	lpw_proxy_free(g->proxy);
+	lpw_router_free(g->router);
+	lpw_devtab_free(g->devtab);
 	lpw_telemetry_free(g->telemetry);
 	json_decref(g->device_states);
-	free(g->last_seen);
 	lpw_store_close(g->store);
 	if (g->sigfd >= 0) {
 		lpw_loop_del_fd(g->loop, g->sigfd);

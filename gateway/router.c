@@ -1,112 +1,124 @@
-/* Router: a sorted index of (binding, identity) -> device, and one binding per kind. */
+/* Router: one binding per kind, the host interface bindings call, the southbound interface the proxy calls. */
 #include "gateway/router.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 struct lpw_router {
-	const lpw_config_t *cfg;
+	lpw_devtab_t *tab;
 	lpw_stats_t *stats;
-	const lpw_router_sink_t *sink;
+	lpw_router_hooks_t hooks;
+	lpw_northbound_t north;
 	lpw_binding_host_t host;
+	lpw_southbound_t south;
 	lpw_binding_t bindings[LPW_BINDING_COUNT];
-	const lpw_config_device_t **index; /* sorted by (binding, identity) */
-	bool *seen;                        /* per device, same index as cfg->devices */
 };
 
-static int cmp_key(lpw_binding_kind_t ka, const char *ia, const lpw_config_device_t *b)
+/* A device counts as reachable once it has been heard (SGi: its address is known). */
+static void heard(lpw_router_t *r, lpw_device_t *dev)
 {
-	if (ka != b->binding)
-		return ka < b->binding ? -1 : 1;
-	return strcmp(ia, b->identity);
-}
-
-static int cmp_devices(const void *a, const void *b)
-{
-	const lpw_config_device_t *da = *(const lpw_config_device_t *const *)a;
-	return cmp_key(da->binding, da->identity, *(const lpw_config_device_t *const *)b);
-}
-
-const lpw_config_device_t *lpw_router_find(const lpw_router_t *r, lpw_binding_kind_t kind, const char *identity)
-{
-	size_t lo = 0, hi = r->cfg->ndevices;
-	while (identity && lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_key(kind, identity, r->index[mid]);
-		if (c == 0)
-			return r->index[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
-}
-
-static void on_uplink(void *arg, lpw_binding_kind_t kind, const char *identity, int server, const uint8_t *data,
-                      size_t len)
-{
-	lpw_router_t *r = arg;
-	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
-	if (!dev) {
-		r->stats->dropped_unknown_device++;
-		return;
-	}
-	r->sink->deliver(r->sink->arg, dev, server, data, len);
-}
-
-static void on_reachable(void *arg, lpw_binding_kind_t kind, const char *identity, uint32_t window_ms)
-{
-	lpw_router_t *r = arg;
-	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
-	if (!dev)
-		return;
-	size_t i = (size_t)(dev - r->cfg->devices);
-	if (!r->seen[i]) {
-		r->seen[i] = true;
+	if (!lpw_device_last_seen(dev))
 		r->stats->devices_reachable++;
+	lpw_device_touch(dev, lpw_clock_wall_s());
+}
+
+static void on_uplink(void *ctx, lpw_device_t *dev, int server, const uint8_t *data, size_t len)
+{
+	lpw_router_t *r = ctx;
+	heard(r, dev);
+	if (r->north.uplink)
+		r->north.uplink(r->north.ctx, dev, server, data, len);
+}
+
+static void on_reachable(void *ctx, lpw_device_t *dev, uint32_t window_ms)
+{
+	lpw_router_t *r = ctx;
+	heard(r, dev);
+	if (r->north.reachable)
+		r->north.reachable(r->north.ctx, dev, window_ms);
+}
+
+static void on_outcome(void *ctx, lpw_device_t *dev, lpw_delivery_t outcome)
+{
+	lpw_router_t *r = ctx;
+	if (r->north.outcome)
+		r->north.outcome(r->north.ctx, dev, outcome);
+}
+
+static lpw_device_t *on_find(void *ctx, lpw_binding_kind_t kind, const char *identity)
+{
+	lpw_router_t *r = ctx;
+	return lpw_devtab_find(r->tab, kind, identity);
+}
+
+static lpw_device_t *on_find_key(void *ctx, lpw_binding_kind_t kind, const void *key, size_t len)
+{
+	lpw_router_t *r = ctx;
+	return lpw_devtab_find_key(r->tab, kind, key, len);
+}
+
+static int on_set_key(void *ctx, lpw_device_t *dev, const void *key, size_t len)
+{
+	lpw_router_t *r = ctx;
+	return lpw_devtab_set_key(r->tab, dev, key, len);
+}
+
+static void on_dropped(void *ctx, lpw_binding_kind_t kind)
+{
+	lpw_router_t *r = ctx;
+	r->stats->dropped_unknown_device++;
+}
+
+static void on_event(void *ctx, lpw_device_t *dev, const char *type, const char *detail)
+{
+	lpw_router_t *r = ctx;
+	if (r->hooks.event)
+		r->hooks.event(r->hooks.ctx, dev, type, detail);
+}
+
+static const lpw_binding_t *binding_of(const lpw_router_t *r, const lpw_device_t *dev)
+{
+	const lpw_binding_t *b = &r->bindings[lpw_device_binding(dev)];
+	return b->ops ? b : NULL;
+}
+
+static int south_send(void *ctx, lpw_device_t *dev, const lpw_downlink_t *dl)
+{
+	lpw_router_t *r = ctx;
+	const lpw_binding_t *b = binding_of(r, dev);
+	if (!b) {
+		LPW_WARN("router", "%s: binding %s is not running; downlink dropped", lpw_device_id(dev),
+		         lpw_config_binding_name(lpw_device_binding(dev)));
+		return -ENODEV;
 	}
-	if (r->sink->reachable)
-		r->sink->reachable(r->sink->arg, dev, window_ms);
+	return b->ops->send(b->self, dev, dl);
 }
 
-static void on_outcome(void *arg, lpw_binding_kind_t kind, const char *identity, lpw_delivery_t outcome)
+static void south_traits(void *ctx, const lpw_device_t *dev, lpw_binding_traits_t *out)
 {
-	lpw_router_t *r = arg;
-	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
-	if (dev && r->sink->outcome)
-		r->sink->outcome(r->sink->arg, dev, outcome);
+	lpw_router_t *r = ctx;
+	const lpw_binding_t *b = binding_of(r, dev);
+	memset(out, 0, sizeof(*out));
+	if (b)
+		b->ops->traits(b->self, dev, out);
 }
 
-static size_t on_queued(void *arg, lpw_binding_kind_t kind, const char *identity)
-{
-	lpw_router_t *r = arg;
-	const lpw_config_device_t *dev = lpw_router_find(r, kind, identity);
-	return dev && r->sink->queued ? r->sink->queued(r->sink->arg, dev) : 0;
-}
-
-lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_router_sink_t *sink)
+lpw_router_t *lpw_router_new(lpw_devtab_t *tab, lpw_stats_t *stats, const lpw_router_hooks_t *hooks)
 {
 	lpw_router_t *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->cfg = cfg;
+	r->tab = tab;
 	r->stats = stats;
-	r->sink = sink;
-	r->host = (lpw_binding_host_t){on_uplink, on_reachable, on_outcome, on_queued, r};
-	r->index = calloc(cfg->ndevices + 1, sizeof(*r->index));
-	r->seen = calloc(cfg->ndevices + 1, sizeof(*r->seen));
-	if (!r->index || !r->seen) {
-		lpw_router_free(r);
-		return NULL;
-	}
-	for (size_t i = 0; i < cfg->ndevices; i++)
-		r->index[i] = &cfg->devices[i];
-	qsort(r->index, cfg->ndevices, sizeof(*r->index), cmp_devices);
-	stats->devices_known = (uint32_t)cfg->ndevices;
+	if (hooks)
+		r->hooks = *hooks;
+	r->host = (lpw_binding_host_t){on_uplink, on_reachable, on_outcome, on_find, on_find_key, on_set_key,
+	                               on_dropped, on_event, r};
+	r->south = (lpw_southbound_t){south_send, south_traits, r};
 	return r;
 }
 
@@ -117,9 +129,12 @@ void lpw_router_free(lpw_router_t *r)
 	for (int k = 0; k < LPW_BINDING_COUNT; k++)
 		if (r->bindings[k].ops)
 			r->bindings[k].ops->free(r->bindings[k].self);
-	free(r->index);
-	free(r->seen);
 	free(r);
+}
+
+void lpw_router_set_northbound(lpw_router_t *r, const lpw_northbound_t *north)
+{
+	r->north = *north;
 }
 
 const lpw_binding_host_t *lpw_router_host(lpw_router_t *r)
@@ -127,28 +142,65 @@ const lpw_binding_host_t *lpw_router_host(lpw_router_t *r)
 	return &r->host;
 }
 
-int lpw_router_attach(lpw_router_t *r, lpw_binding_t binding)
+const lpw_southbound_t *lpw_router_southbound(lpw_router_t *r)
 {
-	lpw_binding_kind_t k = binding.ops->kind;
-	if (r->bindings[k].ops)
+	return &r->south;
+}
+
+int lpw_router_attach(lpw_router_t *r, lpw_binding_kind_t kind, lpw_binding_t binding)
+{
+	if ((unsigned)kind >= LPW_BINDING_COUNT || r->bindings[kind].ops)
 		return -EEXIST;
-	r->bindings[k] = binding;
+	r->bindings[kind] = binding;
 	return 0;
 }
 
-int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
+bool lpw_router_running(const lpw_router_t *r, lpw_binding_kind_t kind)
 {
-	lpw_binding_t *b = &r->bindings[dev->binding];
-	if (!b->ops) {
-		LPW_WARN("router", "%s: binding %s is not running; downlink dropped", dev->id,
-		         lpw_config_binding_name(dev->binding));
-		return -ENODEV;
-	}
-	return b->ops->send(b->self, dev, server, data, len);
+	return (unsigned)kind < LPW_BINDING_COUNT && r->bindings[kind].ops;
 }
 
-bool lpw_router_seen(const lpw_router_t *r, const lpw_config_device_t *dev)
+int lpw_router_device_add(lpw_router_t *r, lpw_device_t *dev)
 {
-	size_t i = (size_t)(dev - r->cfg->devices);
-	return i < r->cfg->ndevices && r->seen[i];
+	const lpw_binding_t *b = binding_of(r, dev);
+	return b && b->ops->device_add ? b->ops->device_add(b->self, dev) : 0;
+}
+
+void lpw_router_device_update(lpw_router_t *r, lpw_device_t *dev, const lpw_config_device_t *old)
+{
+	const lpw_binding_t *b = binding_of(r, dev);
+	if (b && b->ops->device_update)
+		b->ops->device_update(b->self, dev, old);
+}
+
+void lpw_router_device_remove(lpw_router_t *r, lpw_device_t *dev)
+{
+	const lpw_binding_t *b = binding_of(r, dev);
+	if (b && b->ops->device_remove)
+		b->ops->device_remove(b->self, dev);
+}
+
+int lpw_router_reconfigure(lpw_router_t *r, const lpw_config_t *cfg, FILE *report)
+{
+	int restart = 0;
+	for (int k = 0; k < LPW_BINDING_COUNT; k++) {
+		const lpw_binding_t *b = &r->bindings[k];
+		if (b->ops && b->ops->reconfigure)
+			restart += b->ops->reconfigure(b->self, cfg, report);
+	}
+	return restart;
+}
+
+void lpw_router_report(const lpw_router_t *r, json_t *obj)
+{
+	for (int k = 0; k < LPW_BINDING_COUNT; k++) {
+		const lpw_binding_t *b = &r->bindings[k];
+		if (!b->ops || !b->ops->report)
+			continue;
+		json_t *sub = json_object();
+		if (!sub)
+			return;
+		b->ops->report(b->self, sub);
+		json_object_set_new(obj, lpw_config_binding_name((lpw_binding_kind_t)k), sub);
+	}
 }

@@ -1,41 +1,46 @@
-/* The router: binding uplinks -> the device they come from -> the proxy; proxy downlinks -> the device's binding. */
+/* The router: binding input -> the device (already resolved by the binding through the device table) -> the
+ * proxy; proxy downlinks -> the device's binding. It implements the binding host interface and the proxy's
+ * southbound interface (bindings/binding.h) and owns the running bindings. */
 #ifndef LPW_ROUTER_H
 #define LPW_ROUTER_H
 
-#include "config/config.h"
+#include <stdio.h>
+
 #include "bindings/binding.h"
 #include "core/stats.h"
+#include "gateway/devtab.h"
 
 typedef struct lpw_router lpw_router_t;
 
-/* Where a device's traffic goes once the device is known (the proxy in the daemon, a fake in tests). */
+/* Events raised by bindings, for telemetry. */
 typedef struct {
-	int (*deliver)(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
-	void (*reachable)(void *arg, const lpw_config_device_t *dev, uint32_t window_ms);
-	void (*outcome)(void *arg, const lpw_config_device_t *dev, lpw_delivery_t outcome);
-	size_t (*queued)(void *arg, const lpw_config_device_t *dev);
-	void *arg;
-} lpw_router_sink_t;
+	void (*event)(void *ctx, lpw_device_t *dev, const char *type, const char *detail);
+	void *ctx;
+} lpw_router_hooks_t;
 
-/* cfg, stats, sink: borrowed, must outlive the router. NULL on allocation failure. */
-lpw_router_t *lpw_router_new(const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_router_sink_t *sink);
+/* tab, stats: borrowed, must outlive the router. north, hooks: copied (their ctx borrowed); north may be set
+ * later with lpw_router_set_northbound. NULL on allocation failure. */
+lpw_router_t *lpw_router_new(lpw_devtab_t *tab, lpw_stats_t *stats, const lpw_router_hooks_t *hooks);
 /* Frees the router and every binding attached to it. Accepts NULL. */
 void lpw_router_free(lpw_router_t *r);
 
-/* The host interface to hand to bindings (borrowed from the router). */
+/* Where uplinks go (the proxy). Copied. */
+void lpw_router_set_northbound(lpw_router_t *r, const lpw_northbound_t *north);
+/* The host interface to hand to bindings, and the southbound interface to hand to the proxy (borrowed). */
 const lpw_binding_host_t *lpw_router_host(lpw_router_t *r);
+const lpw_southbound_t *lpw_router_southbound(lpw_router_t *r);
 
 /* Ownership of the binding passes to the router. -EEXIST if that kind is attached already. */
-int lpw_router_attach(lpw_router_t *r, lpw_binding_t binding);
+int lpw_router_attach(lpw_router_t *r, lpw_binding_kind_t kind, lpw_binding_t binding);
+bool lpw_router_running(const lpw_router_t *r, lpw_binding_kind_t kind);
 
-/* Sends bytes to dev through its binding (server: LPW_SERVER_* or index, see config.h). -ENODEV if its binding is
- * not running. */
-int lpw_router_send(lpw_router_t *r, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
-
-/* The device with this binding identity, or NULL. */
-const lpw_config_device_t *lpw_router_find(const lpw_router_t *r, lpw_binding_kind_t kind, const char *identity);
-
-/* Whether the device has been heard since start (reachable for SGi means: has an address). */
-bool lpw_router_seen(const lpw_router_t *r, const lpw_config_device_t *dev);
+/* The device table's changes, passed to the device's binding (if it runs). */
+int lpw_router_device_add(lpw_router_t *r, lpw_device_t *dev);
+void lpw_router_device_update(lpw_router_t *r, lpw_device_t *dev, const lpw_config_device_t *old);
+void lpw_router_device_remove(lpw_router_t *r, lpw_device_t *dev);
+/* Every running binding gets the new configuration; returns the number of settings that need a restart. */
+int lpw_router_reconfigure(lpw_router_t *r, const lpw_config_t *cfg, FILE *report);
+/* Each running binding's own counters, under its name. */
+void lpw_router_report(const lpw_router_t *r, json_t *obj);
 
 #endif

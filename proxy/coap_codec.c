@@ -190,6 +190,22 @@ ssize_t lpw_coap_encode_udp(const coap_pdu_t *pdu, uint8_t *buf, size_t cap)
 	return pos;
 }
 
+int lpw_coap_peek(const uint8_t *data, size_t len, lpw_coap_header_t *out)
+{
+	if (!data || len < HDR_LEN || (data[0] >> 6) != 1)
+		return -EBADMSG;
+	size_t tkl = data[0] & 0x0f;
+	bool token_ok = tkl <= 8 && len >= HDR_LEN + tkl;
+	*out = (lpw_coap_header_t){
+		.type = (uint8_t)((data[0] >> 4) & 3),
+		.code = data[1],
+		.mid = (uint16_t)(data[2] << 8 | data[3]),
+		.token_len = token_ok ? (uint8_t)tkl : 0,
+		.token = data + HDR_LEN,
+	};
+	return token_ok ? 0 : -EPROTO;
+}
+
 const char *lpw_coap_type_name(coap_pdu_type_t type)
 {
 	static const char *const names[] = {"CON", "NON", "ACK", "RST"};

@@ -56,6 +56,27 @@ ssize_t lpw_coap_encode_udp(const coap_pdu_t *pdu, uint8_t *buf, size_t cap) __a
  */
 const char *lpw_coap_describe(const coap_pdu_t *pdu, char *buf, size_t cap);
 
+/* The fixed header of a datagram CoAP message (RFC 7252 §3), read without parsing options. */
+typedef struct {
+	uint8_t type;         /* COAP_MESSAGE_CON .. COAP_MESSAGE_RST */
+	uint8_t code;
+	uint16_t mid;
+	uint8_t token_len;
+	const uint8_t *token; /* points into the peeked bytes */
+} lpw_coap_header_t;
+
+/* Reads type, code, message ID and token of data (borrowed; *out points into it). 0; -EPROTO when the header is
+ * readable but the token is not (reserved length, or cut off): type, code and mid are set, the token is empty;
+ * -EBADMSG when there is no version-1 header at all. The one place that peeks at these fields: bindings
+ * (LoRaWAN App. C) and the proxy use it. */
+int lpw_coap_peek(const uint8_t *data, size_t len, lpw_coap_header_t *out) __attribute__((warn_unused_result));
+
+/* A CoAP Empty message (code 0.00): a ping when CON; never forwarded. */
+static inline int lpw_coap_is_empty(const lpw_coap_header_t *h)
+{
+	return h->code == 0;
+}
+
 /* "CON", "NON", "ACK" or "RST". Static string. */
 const char *lpw_coap_type_name(coap_pdu_type_t type);
 

@@ -12,12 +12,29 @@
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
 
-#define DEDUP_CAPACITY 32
-
-struct pdev *px_pdev_of(const lpw_proxy_t *px, const lpw_config_device_t *dev)
+struct pdev *px_pdev_of(const lpw_device_t *dev)
 {
-	size_t i = (size_t)(dev - px->cfg->devices);
-	return i < px->cfg->ndevices ? &px->devs[i] : NULL;
+	return lpw_device_slot(dev, LPW_SLOT_PROXY);
+}
+
+void px_traits(const struct pdev *d, lpw_binding_traits_t *out)
+{
+	d->px->south->traits(d->px->south->ctx, d->dev, out);
+	uint32_t cap = d->cfg->max_message_size; /* the device's own limit wins over its binding's */
+	if (cap) {
+		out->max_message_size = cap;
+		if (!out->max_message_size_now || out->max_message_size_now > cap)
+			out->max_message_size_now = cap;
+	}
+	if (!out->max_message_size_now)
+		out->max_message_size_now = out->max_message_size ? out->max_message_size : LPW_COAP_UDP_MAX;
+}
+
+int px_send_bytes(struct pdev *d, int server, const uint8_t *data, size_t len)
+{
+	lpw_downlink_t dl = {.data = data, .len = len, .server = server, .queued = d->qlen};
+	d->px->stats->msgs_down[d->cfg->binding]++;
+	return d->px->south->send(d->px->south->ctx, d->dev, &dl);
 }
 
 void px_event(struct pdev *d, const char *type, const char *fmt, ...)
@@ -37,6 +54,7 @@ void px_publish_state(struct px_server *s)
 	if (!px->hooks->device_state)
 		return;
 	lpw_proxy_device_state_t st = {
+		.dev = s->dev->dev,
 		.device_id = s->dev->cfg->id,
 		.server = lpw_uplink_server(s->link)->name,
 		.registered = lpw_reg_is_registered(s->reg),
@@ -64,8 +82,7 @@ int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu)
 	ssize_t n = lpw_coap_encode_udp(pdu, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
-	d->px->stats->msgs_down[d->cfg->binding]++;
-	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, d->reply_server, buf, (size_t)n);
+	return px_send_bytes(d, d->reply_server, buf, (size_t)n);
 }
 
 /* Sends a message to the device and, for a response to a CON/NON of the device, caches it for duplicates. */
@@ -80,8 +97,7 @@ static void answer_device(struct pdev *d, const coap_pdu_t *answer, bool cache, 
 	}
 	if (cache)
 		lpw_dedup_answer(d->dedup, dev_mid, buf, (size_t)n);
-	d->px->stats->msgs_down[d->cfg->binding]++;
-	d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, server, buf, (size_t)n);
+	px_send_bytes(d, server, buf, (size_t)n);
 }
 
 /* An answer made by the gateway itself (RST, 4.04, 5.03 ...) to a device message. */
@@ -109,21 +125,21 @@ static coap_pdu_type_t reply_type(const coap_pdu_t *req)
 static struct px_server *pick_server(struct pdev *d, const coap_pdu_t *req, lpw_reg_op_t kind)
 {
 	if (d->reply_server == LPW_SERVER_BOOTSTRAP) /* the binding's addressing decided (LoRaWAN FPort) */
-		return d->cfg->bootstrap ? &d->servers[d->nservers] : NULL;
+		return d->cfg->bootstrap ? d->servers[d->nservers] : NULL;
 	if (d->reply_server >= 0)
-		return (unsigned)d->reply_server < d->nservers ? &d->servers[d->reply_server] : NULL;
+		return (unsigned)d->reply_server < d->nservers ? d->servers[d->reply_server] : NULL;
 	if (kind == LPW_REG_OP_BOOTSTRAP_REQUEST)
-		return d->cfg->bootstrap ? &d->servers[d->nservers] : NULL;
+		return d->cfg->bootstrap ? d->servers[d->nservers] : NULL;
 	lpw_pdu_optval_t host;
 	if (lpw_pdu_get_options(req, COAP_OPTION_URI_HOST, &host, 1) > 0) {
 		for (unsigned i = 0; i < d->nservers; i++) {
 			const lpw_config_server_t *s = d->cfg->servers[i];
 			if ((strlen(s->name) == host.len && memcmp(s->name, host.value, host.len) == 0) ||
 			    (strlen(s->host) == host.len && memcmp(s->host, host.value, host.len) == 0))
-				return &d->servers[i];
+				return d->servers[i];
 		}
 	}
-	return d->nservers ? &d->servers[0] : NULL;
+	return d->nservers ? d->servers[0] : NULL;
 }
 
 static struct px_inflight *new_inflight(struct pdev *d)
@@ -174,8 +190,9 @@ static int build_request(const lpw_reg_t *reg, lpw_reg_op_t kind, coap_pdu_t *up
 
 /* LwM2M 1.1.1 §6.8.4, table 6.8.4-1: a LoRaWAN device may omit ep (its DevEUI), lt (2592000), lwm2m (1.1), the
  * binding (queue mode by nature) and the object list; the upstream server speaks TCP and expects them all, so the
- * gateway fills them in. Never for OSCORE devices (their query is encrypted). 0 when the Register was rebuilt. */
-static int fill_lorawan_defaults(struct px_server *s)
+ * gateway fills them in where the binding's traits ask for it. Never for OSCORE devices (their query is
+ * encrypted). 0 when the Register was rebuilt. */
+static int fill_registration_defaults(struct px_server *s, const char *objects)
 {
 	const lpw_config_device_t *dev = s->dev->cfg;
 	/* b: the server reaches the device through the gateway's TCP session ("T"), in queue mode (Q) */
@@ -184,10 +201,10 @@ static int fill_lorawan_defaults(struct px_server *s)
 		LPW_WARN("proxy", "%s: registration defaults not applied (%s)", dev->id, strerror(-added));
 		return added;
 	}
-	if (dev->lorawan.objects && lpw_reg_default_objects(s->reg, dev->lorawan.objects) > 0)
+	if (objects && lpw_reg_default_objects(s->reg, objects) > 0)
 		added |= 0x100;
 	if (added)
-		LPW_INFO("proxy", "%s: Register completed with the LoRaWAN defaults (mask 0x%x)", dev->id, (unsigned)added);
+		LPW_INFO("proxy", "%s: Register completed with the binding's defaults (mask 0x%x)", dev->id, (unsigned)added);
 	return 0;
 }
 
@@ -221,8 +238,12 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 	if (kind == LPW_REG_OP_REGISTER) {
 		if (lpw_reg_remember_register(s->reg, dev_pdu) < 0)
 			LPW_WARN("proxy", "%s: Register not remembered: the gateway cannot re-register it", d->cfg->id);
-		else if (d->cfg->binding == LPW_BINDING_LORAWAN)
-			rebuilt = fill_lorawan_defaults(s) == 0;
+		else {
+			lpw_binding_traits_t t;
+			px_traits(d, &t);
+			if (t.registration_defaults)
+				rebuilt = fill_registration_defaults(s, t.default_objects) == 0;
+		}
 	}
 	coap_pdu_t *up = coap_pdu_init(COAP_MESSAGE_CON, coap_pdu_get_code(dev_pdu), 0, LPW_UPSTREAM_PDU_MAX);
 	make_up_token(d->px, f);
@@ -402,8 +423,9 @@ static void reject_malformed(struct pdev *d, const uint8_t *data, size_t len, co
 {
 	d->px->stats->dropped_malformed++;
 	LPW_WARN("proxy", "%s: malformed CoAP message (%s), %zu bytes", d->cfg->id, reason, len);
-	if (len >= 4 && (data[0] >> 6) == 1 && ((data[0] >> 4) & 3) == COAP_MESSAGE_CON) {
-		coap_pdu_t *rst = coap_pdu_init(COAP_MESSAGE_RST, COAP_EMPTY_CODE, (coap_mid_t)(data[2] << 8 | data[3]), 8);
+	lpw_coap_header_t h;
+	if (lpw_coap_peek(data, len, &h) != -EBADMSG && h.type == COAP_MESSAGE_CON) {
+		coap_pdu_t *rst = coap_pdu_init(COAP_MESSAGE_RST, COAP_EMPTY_CODE, h.mid, 8);
 		if (rst)
 			px_send_to_device(d, rst);
 		coap_delete_pdu(rst);
@@ -415,7 +437,7 @@ static void device_request(struct pdev *d, coap_pdu_t *pdu)
 	/* Only the Uri-Path tells a Bootstrap-Request; classify with a real state (a NULL one always says
 	 * OTHER, which sent /bs to the LwM2M server: unit_proxy test_routing). servers[0] is the first server,
 	 * or the bootstrap server when there is none; its reg is NULL only for a device without any server. */
-	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(d->servers[0].reg, pdu);
+	lpw_reg_op_t kind = d->cfg->oscore ? LPW_REG_OP_OTHER : lpw_reg_classify(d->servers[0] ? d->servers[0]->reg : NULL, pdu);
 	struct px_server *s = pick_server(d, pdu, kind);
 	if (!s) {
 		LPW_WARN("proxy", "%s: no server for this request (no bootstrap server configured?)", d->cfg->id);
@@ -426,9 +448,9 @@ static void device_request(struct pdev *d, coap_pdu_t *pdu)
 	forward_to_server(s, pdu);
 }
 
-int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
+int lpw_proxy_uplink(lpw_proxy_t *px, lpw_device_t *dev, int server, const uint8_t *data, size_t len)
 {
-	struct pdev *d = px_pdev_of(px, dev);
+	struct pdev *d = px_pdev_of(dev);
 	if (!d)
 		return -EINVAL;
 	d->reply_server = server; /* local answers to this message go back the way it came */
@@ -438,10 +460,10 @@ int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server
 		reject_malformed(d, data, len, reason ? reason : "unparseable");
 		return -EBADMSG;
 	}
-	px->stats->msgs_up[dev->binding]++;
+	px->stats->msgs_up[d->cfg->binding]++;
 	if (lpw_log_enabled(LOG_DEBUG)) {
 		char desc[160];
-		LPW_DEBUG("proxy", "%s -> %s", dev->id, lpw_coap_describe(pdu, desc, sizeof(desc)));
+		LPW_DEBUG("proxy", "%s -> %s", d->cfg->id, lpw_coap_describe(pdu, desc, sizeof(desc)));
 	}
 	coap_pdu_type_t type = coap_pdu_get_type(pdu);
 	coap_pdu_code_t code = coap_pdu_get_code(pdu);
@@ -463,8 +485,7 @@ int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server
 	                        &cached, &cached_len)) {
 	case LPW_DEDUP_ANSWERED:
 		px->stats->duplicates++;
-		px->stats->msgs_down[dev->binding]++;
-		px->hooks->send_to_device(px->hooks->arg, dev, server, cached, cached_len);
+		px_send_bytes(d, server, cached, cached_len);
 		coap_delete_pdu(pdu);
 		return 0;
 	case LPW_DEDUP_PENDING:
@@ -485,77 +506,72 @@ int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server
 	return 0;
 }
 
-static uint32_t southbound_size(const lpw_config_t *cfg, const lpw_config_device_t *dev)
-{
-	if (dev->max_message_size)
-		return dev->max_message_size;
-	if (dev->binding == LPW_BINDING_NIDD_SGI)
-		return cfg->sgi.max_message_size;
-	if (dev->binding == LPW_BINDING_LORAWAN)
-		return 242; /* the largest FRMPayload of EU868/US915 (DR5+); the binding refuses more at slower rates */
-	return 0;
-}
 
 /* The CSM Max-Message-Size for a device whose path carries `size` bytes: the server blocks its own transfers to
  * fit (RFC 8323 §5.3.1). TCP framing is up to 4 bytes shorter than the datagram the device gets, hence the margin.
  * libcoap 4.3.1 always adds the Block-Wise-Transfer option to its CSM (coap_session_send_csm), and RFC 8323 §6
  * lets a peer use BERT only when Max-Message-Size is above 1152 as well: capping there keeps BERT, which no
  * datagram device understands, from ever being used. */
-static uint32_t advertised_size(uint32_t size)
+uint32_t px_advertised_size(uint32_t size)
 {
 	uint32_t adv = size > 64 ? size - 4 : (size ? size : 1152);
 	return adv > 1152 ? 1152 : adv;
 }
 
-static int pdev_init(lpw_proxy_t *px, struct pdev *d, const lpw_config_device_t *dev)
+struct px_server *px_server_open(struct pdev *d, unsigned index, const lpw_config_server_t *srv)
 {
-	d->px = px;
-	d->cfg = dev;
-	d->qtail = &d->qhead;
-	d->next_mid = (uint16_t)(lpw_loop_now(px->loop) * 7919u + (uintptr_t)d);
-	d->dedup = lpw_dedup_new(DEDUP_CAPACITY);
-	if (!d->dedup)
-		return -ENOMEM;
-	d->nservers = (unsigned)dev->nservers;
-	uint32_t size = southbound_size(px->cfg, dev);
-	d->max_size = size ? size : LPW_COAP_UDP_MAX;
-	for (unsigned i = 0; i <= d->nservers; i++) {
-		const lpw_config_server_t *srv = i < d->nservers ? dev->servers[i] : dev->bootstrap;
-		if (!srv)
-			break;
-		struct px_server *s = &d->servers[i];
-		s->dev = d;
-		s->index = i;
-		s->link = lpw_uplink_new(px->upstream, dev, srv, advertised_size(size), s);
-		s->reg = lpw_reg_new();
-		if (!s->link || !s->reg)
-			return -ENOMEM;
-		px_reg_load(s);
-	}
-	return px_queue_load(d);
-}
-
-static void pdev_free(struct pdev *d)
-{
-	px_queue_free(d);
-	px_downlinks_free(d);
-	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++)
-		if (d->inflight[i].used)
-			end_inflight(&d->inflight[i]);
-	for (unsigned i = 0; i <= d->nservers && i <= LPW_DEVICE_MAX_SERVERS; i++) {
-		struct px_server *s = &d->servers[i];
-		for (size_t k = 0; k < s->nheld; k++)
-			coap_delete_pdu(s->held[k]);
-		if (s->dev)
-			set_gauge(s, 0);
+	struct px_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->dev = d;
+	s->index = index;
+	s->link = lpw_uplink_new(d->px->upstream, d->cfg, srv, d->csm_size, s);
+	s->reg = lpw_reg_new();
+	if (!s->link || !s->reg) {
 		lpw_uplink_free(s->link);
 		lpw_reg_free(s->reg);
+		free(s);
+		return NULL;
 	}
-	lpw_dedup_free(d->dedup);
+	px_reg_load(s);
+	return s;
+}
+
+void px_server_close(struct px_server *s)
+{
+	if (!s)
+		return;
+	struct pdev *d = s->dev;
+	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++)
+		if (d->inflight[i].used && d->inflight[i].srv == s)
+			end_inflight(&d->inflight[i]);
+	px_downlinks_link_lost(s);
+	px_queue_link_lost(s);
+	for (size_t k = 0; k < s->nheld; k++)
+		coap_delete_pdu(s->held[k]);
+	set_gauge(s, 0);
+	lpw_uplink_free(s->link);
+	lpw_reg_free(s->reg);
+	free(s);
+}
+
+static void north_uplink(void *ctx, lpw_device_t *dev, int server, const uint8_t *data, size_t len)
+{
+	(void)lpw_proxy_uplink(ctx, dev, server, data, len); /* every outcome is handled and counted inside */
+}
+
+static void north_reachable(void *ctx, lpw_device_t *dev, uint32_t window_ms)
+{
+	lpw_proxy_reachable(ctx, dev, window_ms);
+}
+
+static void north_outcome(void *ctx, lpw_device_t *dev, lpw_delivery_t outcome)
+{
+	lpw_proxy_outcome(ctx, dev, outcome);
 }
 
 lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks,
-                           lpw_store_t *store)
+                           const lpw_southbound_t *south, lpw_store_t *store)
 {
 	lpw_proxy_t *px = calloc(1, sizeof(*px));
 	if (!px)
@@ -564,38 +580,30 @@ lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_
 	px->cfg = cfg;
 	px->stats = stats;
 	px->hooks = hooks;
+	px->south = south;
 	px->store = store;
-	for (int k = 0; k < LPW_BINDING_COUNT; k++)
-		px->retransmit[k] = true;
+	px->north = (lpw_northbound_t){north_uplink, north_reachable, north_outcome, px};
 	px->upstream_hooks = (lpw_upstream_hooks_t){on_link_state, on_link_response, px_on_server_request};
 	px->upstream = lpw_upstream_new(loop, &cfg->upstream, &px->upstream_hooks);
-	px->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*px->devs));
-	if (!px->upstream || !px->devs)
-		goto fail;
-	for (size_t i = 0; i < cfg->ndevices; i++)
-		if (pdev_init(px, &px->devs[i], &cfg->devices[i]) < 0)
-			goto fail;
+	if (!px->upstream) {
+		LPW_ERR("proxy", "cannot set up the upstream side (out of memory or no libcoap context)");
+		free(px);
+		return NULL;
+	}
 	return px;
-fail:
-	LPW_ERR("proxy", "cannot set up the upstream side (out of memory or no libcoap context)");
-	lpw_proxy_free(px);
-	return NULL;
 }
 
 void lpw_proxy_free(lpw_proxy_t *px)
 {
 	if (!px)
 		return;
-	for (size_t i = 0; px->devs && i < px->cfg->ndevices; i++)
-		if (px->devs[i].px)
-			pdev_free(&px->devs[i]);
-	free(px->devs);
+	while (px->devs)
+		lpw_proxy_device_remove(px, px->devs->dev, false);
 	lpw_upstream_free(px->upstream);
 	free(px);
 }
 
-void lpw_proxy_set_retransmit(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on)
+const lpw_northbound_t *lpw_proxy_northbound(lpw_proxy_t *px)
 {
-	if ((unsigned)kind < LPW_BINDING_COUNT)
-		px->retransmit[kind] = on;
+	return &px->north;
 }

@@ -1,11 +1,15 @@
 /* The proxy: a device's datagram CoAP (RFC 7252) <-> its LwM2M servers over CoAP/TCP/TLS (RFC 8323).
- * Framing translation, token and message-ID mapping, duplicate detection, registration awareness. */
+ * Framing translation, token and message-ID mapping, duplicate detection, registration awareness, queue mode.
+ * It reaches devices through the southbound interface and asks the device's binding's traits (bindings/binding.h);
+ * it never names a binding. Its per-device state is the device's LPW_SLOT_PROXY. */
 #ifndef LPW_PROXY_H
 #define LPW_PROXY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bindings/binding.h"
 #include "config/config.h"
 #include "core/loop.h"
 #include "core/stats.h"
@@ -15,6 +19,7 @@ typedef struct lpw_proxy lpw_proxy_t;
 
 /* What the proxy reports about a device (for telemetry). */
 typedef struct {
+	const lpw_device_t *dev;
 	const char *device_id;
 	const char *server;       /* name of the server this is about */
 	bool registered;
@@ -25,48 +30,51 @@ typedef struct {
 } lpw_proxy_device_state_t;
 
 typedef struct {
-	/* Deliver datagram CoAP bytes to a device through its binding; server (LPW_SERVER_*, or an index into the
-	 * device's servers) says whose message it is, for bindings that address servers (LoRaWAN FPorts).
-	 * Returns 0 or -errno (-EMSGSIZE: too large for the device's path now). */
-	int (*send_to_device)(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
 	void (*device_state)(void *arg, const lpw_proxy_device_state_t *state);
 	/* A notable event: type is a short word ("upstream-failed", "request-timeout", ...). */
 	void (*event)(void *arg, const char *type, const char *device_id, const char *detail);
 	void *arg;
 } lpw_proxy_hooks_t;
 
-/* cfg, stats, hooks, store: borrowed, must outlive the proxy; store may be NULL (nothing persisted). Queued
- * server requests and registrations are restored from the store. NULL on failure (logged). */
+/* cfg, stats, hooks, south, store: borrowed, must outlive the proxy (cfg until lpw_proxy_reconfigure replaces
+ * it); store may be NULL (nothing persisted). Devices come with lpw_proxy_device_add. NULL on failure (logged). */
 lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_t *stats, const lpw_proxy_hooks_t *hooks,
-                           lpw_store_t *store);
-/* Closes every upstream session. Accepts NULL. */
+                           const lpw_southbound_t *south, lpw_store_t *store);
+/* Removes every device still there (as lpw_proxy_device_remove(..., false)) and closes the upstream. Accepts NULL. */
 void lpw_proxy_free(lpw_proxy_t *px);
 
-/* A datagram from dev (already identified by its binding). data is copied as needed.
+/* The interface the router delivers to (borrowed from px). */
+const lpw_northbound_t *lpw_proxy_northbound(lpw_proxy_t *px);
+
+/* A device joins: its upstream links are made (they connect at its first message), its queue and registrations
+ * are restored from the store. Its binding must know it already (the proxy asks its traits). 0, -ENOMEM. */
+int lpw_proxy_device_add(lpw_proxy_t *px, lpw_device_t *dev) __attribute__((warn_unused_result));
+/* The device's configuration was replaced (old still valid during the call). A link whose server or credentials
+ * changed is closed and made again (its registration is sent to the server again); an unchanged link keeps its
+ * session. */
+void lpw_proxy_device_update(lpw_proxy_t *px, lpw_device_t *dev, const lpw_config_device_t *old);
+/* The device leaves. forget (a reload removed it): queued server requests are answered 5.03 and its queue and
+ * registrations are deleted from the store; else (shutdown) they stay stored for the next start. Its links are
+ * closed either way. */
+void lpw_proxy_device_remove(lpw_proxy_t *px, lpw_device_t *dev, bool forget);
+/* A new configuration replaces the running one: upstream settings apply to the next connection. */
+void lpw_proxy_reconfigure(lpw_proxy_t *px, const lpw_config_t *cfg);
+
+/* A datagram from dev (already identified by its binding); server: the binding's addressing (LoRaWAN FPort):
+ * LPW_SERVER_* or an index into the device's servers. data is copied as needed.
  * Returns 0 when handled (forwarded, answered, queued or dropped as the RFCs say), -EBADMSG for a malformed
- * message (counted and logged), -ENOMEM. */
-int lpw_proxy_uplink(lpw_proxy_t *px, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len);
-
-/* server: the binding's addressing (LoRaWAN FPort) already says which server the device talks to: LPW_SERVER_*
- * or an index into the device's servers. */
-
-/* Whether the proxy retransmits its CONs to devices of this binding (RFC 7252 timers). Bindings with their own
- * delivery rules (LoRaWAN Appendix C, SMS, SCEF) turn it off. Default on. */
-void lpw_proxy_set_retransmit(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on);
+ * message (counted and logged), -ENOMEM, -EINVAL for a device the proxy does not know. */
+int lpw_proxy_uplink(lpw_proxy_t *px, lpw_device_t *dev, int server, const uint8_t *data, size_t len);
 
 /* The binding says the device listens for window_ms from now (SGi: it just sent something; LoRaWAN: its RX
  * windows). Queued server requests start to leave. */
-void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32_t window_ms);
+void lpw_proxy_reachable(lpw_proxy_t *px, lpw_device_t *dev, uint32_t window_ms);
 
-/* The binding gave up delivering the server request in flight to dev (LwM2M App. C: MAX_RETRANSMIT exhausted):
- * the server gets 5.04 Gateway Timeout and an event is published. */
-void lpw_proxy_delivery_failed(lpw_proxy_t *px, const lpw_config_device_t *dev);
+/* What became of the server request in flight to dev: FAILED (LwM2M App. C: MAX_RETRANSMIT exhausted) answers
+ * the server 5.04 and publishes an event; BUFFERED stops the proxy's own retransmissions (App. D.6). */
+void lpw_proxy_outcome(lpw_proxy_t *px, lpw_device_t *dev, lpw_delivery_t outcome);
 
-/* Server requests waiting for dev (for LoRaWAN FPending). */
-size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_config_device_t *dev);
-
-/* Devices of this binding are in queue mode whatever they register with (LPWA bindings that decide reachability
- * themselves, e.g. LoRaWAN). Default off: queue mode follows the registration's Q. */
-void lpw_proxy_set_queue_by_nature(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on);
+/* Server requests waiting for dev. */
+size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_device_t *dev);
 
 #endif

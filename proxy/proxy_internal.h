@@ -4,6 +4,7 @@
 
 #include <coap3/coap.h>
 
+#include "bindings/binding.h"
 #include "core/store.h"
 #include "proxy/dedup.h"
 #include "proxy/proxy.h"
@@ -14,6 +15,7 @@
 #define PX_MAX_DOWNLINKS 16 /* server requests and observations being carried to the device */
 #define PX_MAX_HELD 16      /* device messages held while the upstream connects */
 #define PX_TOKEN_MAX 8
+#define PX_DEDUP_CAPACITY 32 /* device message IDs remembered for duplicate detection */
 
 struct pdev;
 
@@ -74,15 +76,20 @@ struct px_queued {
 	uint64_t seq;          /* key in the state store */
 };
 
+/* The proxy's state of one device: the device's LPW_SLOT_PROXY. */
 struct pdev {
 	lpw_proxy_t *px;
-	const lpw_config_device_t *cfg;
+	lpw_device_t *dev;
+	const lpw_config_device_t *cfg; /* lpw_device_config(dev), refreshed by lpw_proxy_device_update */
+	struct pdev *next, *prev;       /* every device of the proxy */
 	uint16_t next_mid;
 	uint32_t next_token;
-	uint32_t max_size;     /* largest datagram the device's path carries */
+	uint32_t csm_size;     /* the Max-Message-Size its links advertise (their libcoap size class) */
 	int reply_server;      /* LPW_SERVER_* or index: the server the uplink being handled is addressed to */
 	lpw_dedup_t *dedup;
-	struct px_server servers[LPW_DEVICE_MAX_SERVERS + 1]; /* [nservers] is the bootstrap server, if any */
+	/* [nservers] is the bootstrap server, if any; each owned, so that a reload can move one to another index
+	 * without invalidating what points to it */
+	struct px_server *servers[LPW_DEVICE_MAX_SERVERS + 1];
 	unsigned nservers;
 	struct px_inflight inflight[PX_MAX_INFLIGHT];
 	struct px_downlink downlinks[PX_MAX_DOWNLINKS];
@@ -99,23 +106,36 @@ struct lpw_proxy {
 	const lpw_config_t *cfg;
 	lpw_stats_t *stats;
 	const lpw_proxy_hooks_t *hooks;
+	const lpw_southbound_t *south;
+	lpw_northbound_t north;
 	lpw_upstream_t *upstream;
 	lpw_upstream_hooks_t upstream_hooks;
-	struct pdev *devs; /* one per configured device, same index */
+	struct pdev *devs; /* list of every device */
 	uint64_t next_up_token;
-	bool retransmit[LPW_BINDING_COUNT];
-	bool queue_by_nature[LPW_BINDING_COUNT]; /* the binding decides reachability itself (LoRaWAN RX windows) */
-	lpw_store_t *store;                       /* NULL: nothing persisted (unit tests) */
+	lpw_store_t *store; /* NULL: nothing persisted (unit tests) */
 };
 
 /* proxy.c */
-/* The proxy's state for a configured device (dev points into cfg->devices), or NULL. */
-struct pdev *px_pdev_of(const lpw_proxy_t *px, const lpw_config_device_t *dev);
+/* The proxy's state of a device, or NULL. */
+struct pdev *px_pdev_of(const lpw_device_t *dev);
+/* The device's binding's traits, the device's own max_message_size applied. */
+void px_traits(const struct pdev *d, lpw_binding_traits_t *out);
 int px_server_index(const struct px_server *s);
 int px_send_to_device(struct pdev *d, const coap_pdu_t *pdu);
+/* Datagram bytes to the device through its binding; server as in lpw_downlink_t. 0 or the binding's -errno. */
+int px_send_bytes(struct pdev *d, int server, const uint8_t *data, size_t len);
 void px_publish_state(struct px_server *s);
 void px_event(struct pdev *d, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint16_t px_device_mid(struct pdev *d);
+
+/* A link for the device's index-th server (srv borrowed from the configuration), its registration restored from
+ * the store. NULL on allocation failure. */
+struct px_server *px_server_open(struct pdev *d, unsigned index, const lpw_config_server_t *srv);
+/* Ends what the link carries (in-flight device requests dropped, downlinks ended, queued requests for it lose
+ * their server), closes it and frees s. Accepts NULL. */
+void px_server_close(struct px_server *s);
+/* The CSM Max-Message-Size for a path that carries size bytes. */
+uint32_t px_advertised_size(uint32_t size);
 
 /* proxy_queue.c: queue mode */
 /* Takes a server request for the device: delivers it now if the device is reachable and idle, else queues it
@@ -126,6 +146,8 @@ void px_queue_pump(struct pdev *d);
 int px_queue_load(struct pdev *d);
 void px_queue_free(struct pdev *d);
 void px_queue_link_lost(struct px_server *srv);
+/* Answers 5.03 to every queued request from srv (NULL: from every server) and forgets it (store included). */
+void px_queue_refuse(struct pdev *d, struct px_server *srv);
 void px_reg_save(struct px_server *s);
 void px_reg_load(struct px_server *s);
 

@@ -18,11 +18,15 @@
 
 static bool queue_mode(const struct pdev *d)
 {
-	if (d->px->queue_by_nature[d->cfg->binding])
+	lpw_binding_traits_t t;
+	px_traits(d, &t);
+	if (t.queue_mode) /* the binding decides reachability itself (LoRaWAN RX windows) */
 		return true;
-	for (unsigned i = 0; i <= d->nservers && i <= LPW_DEVICE_MAX_SERVERS; i++)
-		if (d->servers[i].reg && lpw_reg_is_registered(d->servers[i].reg) && lpw_reg_queue_mode(d->servers[i].reg))
+	for (unsigned i = 0; i <= d->nservers && i <= LPW_DEVICE_MAX_SERVERS; i++) {
+		const struct px_server *s = d->servers[i];
+		if (s && lpw_reg_is_registered(s->reg) && lpw_reg_queue_mode(s->reg))
 			return true;
+	}
 	return false;
 }
 
@@ -168,9 +172,9 @@ void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *r
 	px_queue_pump(d);
 }
 
-void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32_t window_ms)
+void lpw_proxy_reachable(lpw_proxy_t *px, lpw_device_t *dev, uint32_t window_ms)
 {
-	struct pdev *d = px_pdev_of(px, dev);
+	struct pdev *d = px_pdev_of(dev);
 	if (!d)
 		return;
 	d->heard = true;
@@ -180,16 +184,10 @@ void lpw_proxy_reachable(lpw_proxy_t *px, const lpw_config_device_t *dev, uint32
 	px_queue_pump(d);
 }
 
-size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_config_device_t *dev)
+size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_device_t *dev)
 {
-	const struct pdev *d = px_pdev_of(px, dev);
+	const struct pdev *d = px_pdev_of(dev);
 	return d ? d->qlen : 0;
-}
-
-void lpw_proxy_set_queue_by_nature(lpw_proxy_t *px, lpw_binding_kind_t kind, bool on)
-{
-	if ((unsigned)kind < LPW_BINDING_COUNT)
-		px->queue_by_nature[kind] = on;
 }
 
 struct load_ctx {
@@ -259,6 +257,29 @@ void px_queue_free(struct pdev *d)
 		coap_delete_pdu(q->req); /* stays in the store: a restart delivers it */
 		free(q);
 	}
+}
+
+void px_queue_refuse(struct pdev *d, struct px_server *srv)
+{
+	struct px_queued **pp = &d->qhead;
+	while (*pp) {
+		struct px_queued *q = *pp;
+		if (srv && q->srv != srv) {
+			pp = &q->next;
+			continue;
+		}
+		*pp = q->next;
+		d->qlen--;
+		d->px->stats->queue_depth--;
+		if (q->srv)
+			px_answer_server(q->srv, q->srv_token, q->srv_token_len, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+			                 QUEUE_FULL_MAX_AGE_S);
+		forget(d, q);
+	}
+	d->qtail = &d->qhead;
+	while (*d->qtail)
+		d->qtail = &(*d->qtail)->next;
+	arm_expiry(d);
 }
 
 void px_queue_link_lost(struct px_server *srv)

@@ -52,10 +52,7 @@ static void respond_upstream(struct px_downlink *dl, const coap_pdu_t *dev_resp,
 
 static int send_downlink(struct px_downlink *dl)
 {
-	struct pdev *d = dl->dev;
-	d->px->stats->msgs_down[d->cfg->binding]++;
-	return d->px->hooks->send_to_device(d->px->hooks->arg, d->cfg, dl->srv ? px_server_index(dl->srv) : LPW_SERVER_ANY,
-	                                    dl->bytes, dl->len);
+	return px_send_bytes(dl->dev, dl->srv ? px_server_index(dl->srv) : LPW_SERVER_ANY, dl->bytes, dl->len);
 }
 
 static void on_retransmit(lpw_timer_t *t, int64_t now)
@@ -110,8 +107,8 @@ static int observe_value(const coap_pdu_t *pdu)
 	return n;
 }
 
-/* Builds and sends the device's CON for the server's request held in dl. */
-static int carry_to_device(struct px_downlink *dl, const coap_pdu_t *req)
+/* Builds and sends the device's CON for the server's request held in dl; t: the device's traits now. */
+static int carry_to_device(struct px_downlink *dl, const coap_pdu_t *req, const lpw_binding_traits_t *t)
 {
 	struct pdev *d = dl->dev;
 	dl->dev_mid = px_device_mid(d);
@@ -124,7 +121,7 @@ static int carry_to_device(struct px_downlink *dl, const coap_pdu_t *req)
 	coap_delete_pdu(pdu);
 	free(dl->bytes);
 	dl->bytes = NULL;
-	if (n > (ssize_t)d->max_size || n == -ENOSPC)
+	if (n > (ssize_t)t->max_message_size_now || n == -ENOSPC)
 		return -EMSGSIZE;
 	dl->bytes = n > 0 ? malloc((size_t)n) : NULL;
 	if (!dl->bytes)
@@ -134,7 +131,7 @@ static int carry_to_device(struct px_downlink *dl, const coap_pdu_t *req)
 	dl->state = DL_WAIT_ACK;
 	dl->retries = 0;
 	send_downlink(dl);
-	if (d->px->retransmit[d->cfg->binding]) {
+	if (t->proxy_retransmits) {
 		dl->timeout_ms = ACK_TIMEOUT_MS + (int64_t)(rand() % (ACK_TIMEOUT_MS * (ACK_RANDOM_PERCENT - 100) / 100));
 		if (lpw_loop_timer_in(d->px->loop, &dl->timer, dl->timeout_ms) < 0)
 			return -1;
@@ -208,11 +205,14 @@ int px_deliver_request(struct pdev *d, struct px_server *srv, const uint8_t *srv
 			dl->dev_token[i] = (uint8_t)(t >> (8 * (3 - i)));
 		dl->observe = observe_value(request) == 0;
 	}
-	int rc = carry_to_device(dl, request);
+	lpw_binding_traits_t t;
+	px_traits(d, &t);
+	int rc = carry_to_device(dl, request, &t);
 	if (rc == -EMSGSIZE) {
-		LPW_WARN("proxy", "%s: server request exceeds the device's %u bytes; 4.13", d->cfg->id, d->max_size);
+		LPW_WARN("proxy", "%s: server request exceeds the device's %u bytes; 4.13", d->cfg->id,
+		         t.max_message_size_now);
 		if (srv)
-			refuse_too_large(srv, srv_token, srv_token_len, d->max_size);
+			refuse_too_large(srv, srv_token, srv_token_len, t.max_message_size_now);
 		end_downlink(dl);
 		return 0;
 	}
@@ -279,14 +279,21 @@ bool px_on_device_response(struct pdev *d, const coap_pdu_t *pdu)
 	return false;
 }
 
-void lpw_proxy_delivery_failed(lpw_proxy_t *px, const lpw_config_device_t *dev)
+void lpw_proxy_outcome(lpw_proxy_t *px, lpw_device_t *dev, lpw_delivery_t outcome)
 {
-	struct pdev *d = px_pdev_of(px, dev);
+	struct pdev *d = px_pdev_of(dev);
 	if (!d)
 		return;
 	for (size_t k = 0; k < PX_MAX_DOWNLINKS; k++) {
 		struct px_downlink *dl = &d->downlinks[k];
 		if (!dl->used || dl->state == DL_OBSERVING)
+			continue;
+		if (outcome == LPW_DELIVERY_BUFFERED) {
+			/* LwM2M 1.1.1 App. D.6: the network holds it; a copy from us would be delivered twice */
+			lpw_loop_timer_clear(px->loop, &dl->timer);
+			continue;
+		}
+		if (outcome != LPW_DELIVERY_FAILED)
 			continue;
 		LPW_WARN("proxy", "%s: the binding gave up delivering the server's request; 5.04", d->cfg->id);
 		px_event(d, "request-timeout", "server request undelivered: the binding's retransmissions are exhausted");

@@ -424,6 +424,17 @@ lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev,
 	return link;
 }
 
+void lpw_uplink_rebind(lpw_uplink_t *link, const lpw_config_device_t *dev, const lpw_config_server_t *srv)
+{
+	link->dev = dev;
+	link->srv = srv;
+}
+
+void lpw_upstream_reconfigure(lpw_upstream_t *up, const lpw_config_upstream_t *cfg)
+{
+	up->cfg = cfg;
+}
+
 void lpw_uplink_free(lpw_uplink_t *link)
 {
 	if (!link)

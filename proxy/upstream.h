@@ -42,6 +42,12 @@ lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev,
                              uint32_t max_message_size, void *owner);
 /* Closes the session (no hooks are called) and frees. Accepts NULL. */
 void lpw_uplink_free(lpw_uplink_t *link);
+/* A reload replaced the configuration: the link keeps its session and now reads dev and srv (borrowed, same
+ * content as before for everything the session was opened with). */
+void lpw_uplink_rebind(lpw_uplink_t *link, const lpw_config_device_t *dev, const lpw_config_server_t *srv);
+/* New upstream settings (borrowed): back-off bounds apply to the next retry, CSM timeout and ping interval to
+ * size classes made from now on. */
+void lpw_upstream_reconfigure(lpw_upstream_t *up, const lpw_config_upstream_t *cfg);
 
 /* Starts connecting if DOWN and no retry is pending; no-op otherwise. -EHOSTUNREACH if the address does not
  * resolve, -ENOMEM. Later failures arrive through state_changed. */

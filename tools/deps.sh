@@ -3,7 +3,7 @@
 set -euo pipefail
 
 PACKAGES=(
-	build-essential cmake pkg-config python3 openssl
+	build-essential cmake pkg-config python3 openssl uthash-dev
 	libcoap3-dev libcoap3-bin libssl-dev libmbedtls-dev libmosquitto-dev mosquitto mosquitto-clients
 	libconfig-dev libgpiod-dev libcmocka-dev libsqlite3-dev sqlite3
 	libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev socat

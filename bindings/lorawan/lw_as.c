@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "proxy/coap_codec.h"
 
 #define MAX_ANSWERS 4 /* answers to the device's own requests waiting for an RX window */
 
@@ -13,6 +14,7 @@ struct msg {
 	uint8_t fport;
 	uint8_t *data;
 	size_t len;
+	size_t queued; /* server requests the proxy still held when it sent this (FPending) */
 };
 
 /* The server's CON being carried to the device (App. C.3.1.2 / C.3.2.2). */
@@ -24,9 +26,10 @@ enum con_state {
 	CON_WAIT_COAP_ACK /* delivered or sent: waiting ACK_TIMEOUT for the CoAP ACK/RST (C.3.1.2 step 3, C.3.2.2 2) */
 };
 
+/* The binding's per-device state (the device's LPW_SLOT_BINDING). */
 struct asdev {
 	lw_as_t *as;
-	const lpw_config_device_t *dev;
+	lpw_device_t *h;
 	int64_t window_deadline; /* RX windows of the last uplink accept downlinks until then */
 	struct msg answers[MAX_ANSWERS];
 	size_t nanswers;
@@ -48,13 +51,16 @@ struct lw_as {
 	const lpw_binding_host_t *host;
 	lw_as_hooks_t hooks;
 	lw_ns_t ns;
-	struct asdev *devs; /* same index as cfg->devices; dev NULL for other bindings */
 };
 
-static struct asdev *asdev_of(lw_as_t *as, const lpw_config_device_t *dev)
+static struct asdev *asdev_of(const lpw_device_t *h)
 {
-	size_t i = (size_t)(dev - as->cfg->devices);
-	return i < as->cfg->ndevices && as->devs[i].dev ? &as->devs[i] : NULL;
+	return lpw_device_slot(h, LPW_SLOT_BINDING);
+}
+
+static const lpw_config_device_t *dcfg(const struct asdev *ad)
+{
+	return lpw_device_config(ad->h);
 }
 
 static void msg_free(struct msg *m)
@@ -63,14 +69,14 @@ static void msg_free(struct msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static int msg_set(struct msg *m, uint8_t fport, const uint8_t *data, size_t len)
+static int msg_set(struct msg *m, uint8_t fport, const uint8_t *data, size_t len, size_t queued)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	if (!copy)
 		return -ENOMEM;
 	memcpy(copy, data, len);
 	free(m->data);
-	*m = (struct msg){fport, copy, len};
+	*m = (struct msg){fport, copy, len, queued};
 	return 0;
 }
 
@@ -99,17 +105,16 @@ static void try_send(struct asdev *ad)
 	if (is_con && ad->con.state != CON_WAIT_WINDOW)
 		return;
 	struct msg *m = is_con ? &ad->con.m : &ad->answers[0];
-	size_t waiting = ad->nanswers - (is_con ? 0 : 1) + (!is_con && ad->con.state == CON_WAIT_WINDOW) +
-	                 as->host->queued(as->host->router, LPW_BINDING_LORAWAN, ad->dev->identity);
-	bool confirmed = is_con && ad->dev->lorawan.confirmed_downlinks;
-	int rc = as->ns.ops->send(as->ns.self, ad->dev, m->fport, m->data, m->len, confirmed, waiting > 0, &ad->ns_handle);
+	size_t waiting = ad->nanswers - (is_con ? 0 : 1) + (!is_con && ad->con.state == CON_WAIT_WINDOW) + m->queued;
+	bool confirmed = is_con && dcfg(ad)->lorawan.confirmed_downlinks;
+	int rc = as->ns.ops->send(as->ns.self, ad->h, m->fport, m->data, m->len, confirmed, waiting > 0, &ad->ns_handle);
 	if (rc == -EBUSY)
 		return;
 	if (rc < 0) {
-		LPW_WARN("lorawan", "%s: downlink of %zu bytes not possible now (%s)", ad->dev->id, m->len, strerror(-rc));
+		LPW_WARN("lorawan", "%s: downlink of %zu bytes not possible now (%s)", dcfg(ad)->id, m->len, strerror(-rc));
 		if (is_con && rc == -EMSGSIZE) { /* never truncated: the proxy answers the server */
 			end_con(ad);
-			as->host->outcome(as->host->router, LPW_BINDING_LORAWAN, ad->dev->identity, LPW_DELIVERY_FAILED);
+			as->host->outcome(as->host->ctx, ad->h, LPW_DELIVERY_FAILED);
 		} else if (!is_con) {
 			pop_answer(ad);
 		}
@@ -126,10 +131,10 @@ static void try_send(struct asdev *ad)
 static void give_up(struct asdev *ad)
 {
 	lw_as_t *as = ad->as;
-	LPW_WARN("lorawan", "%s: no CoAP ACK after %u transmissions (MAX_RETRANSMIT %u); giving up", ad->dev->id,
+	LPW_WARN("lorawan", "%s: no CoAP ACK after %u transmissions (MAX_RETRANSMIT %u); giving up", dcfg(ad)->id,
 	         ad->con.sends, as->cfg->lorawan.max_retransmit);
 	end_con(ad);
-	as->host->outcome(as->host->router, LPW_BINDING_LORAWAN, ad->dev->identity, LPW_DELIVERY_FAILED);
+	as->host->outcome(as->host->ctx, ad->h, LPW_DELIVERY_FAILED);
 }
 
 /* App. C.3.x.2: the CON is resent after ACK_TIMEOUT, MAX_RETRANSMIT times at most. */
@@ -146,7 +151,7 @@ static void retry_or_give_up(struct asdev *ad)
 static void on_ack_timeout(lpw_timer_t *t, int64_t now)
 {
 	struct asdev *ad = lpw_container_of(t, struct asdev, con.timer);
-	LPW_INFO("lorawan", "%s: no CoAP ACK within ACK_TIMEOUT after transmission %u", ad->dev->id, ad->con.sends);
+	LPW_INFO("lorawan", "%s: no CoAP ACK within ACK_TIMEOUT after transmission %u", dcfg(ad)->id, ad->con.sends);
 	retry_or_give_up(ad);
 }
 
@@ -154,12 +159,12 @@ static void wait_coap_ack(struct asdev *ad)
 {
 	ad->con.state = CON_WAIT_COAP_ACK;
 	if (lpw_loop_timer_in(ad->as->loop, &ad->con.timer, (int64_t)ad->as->cfg->lorawan.ack_timeout_s * 1000) < 0)
-		LPW_ERR("lorawan", "%s: cannot arm ACK_TIMEOUT", ad->dev->id);
+		LPW_ERR("lorawan", "%s: cannot arm ACK_TIMEOUT", dcfg(ad)->id);
 }
 
-static void on_tx_result(void *arg, const lpw_config_device_t *dev, uint32_t handle, lw_tx_result_t result)
+static void on_tx_result(void *arg, lpw_device_t *dev, uint32_t handle, lw_tx_result_t result)
 {
-	struct asdev *ad = asdev_of(arg, dev);
+	struct asdev *ad = asdev_of(dev);
 	if (!ad)
 		return;
 	bool current = ad->ns_busy && handle == ad->ns_handle;
@@ -169,7 +174,7 @@ static void on_tx_result(void *arg, const lpw_config_device_t *dev, uint32_t han
 		if (result != LW_TX_FAILED)
 			pop_answer(ad); /* a failed answer stays for the next window */
 	} else if (ad->con.state == CON_IN_NS || ad->con.state == CON_WAIT_NS_ACK) {
-		bool confirmed = ad->dev->lorawan.confirmed_downlinks;
+		bool confirmed = dcfg(ad)->lorawan.confirmed_downlinks;
 		if (result == LW_TX_FAILED)
 			retry_or_give_up(ad);              /* C.3.1.2: the sending failed */
 		else if (confirmed && result == LW_TX_SENT)
@@ -180,20 +185,13 @@ static void on_tx_result(void *arg, const lpw_config_device_t *dev, uint32_t han
 	try_send(ad);
 }
 
-/* A CoAP Empty message (code 0.00, CON or NON) only opens RX windows (App. C.3.1.1 step 2). */
-static bool is_window_opener(const uint8_t *data, size_t len)
-{
-	unsigned type = (data[0] >> 4) & 3;
-	return len == 4 && data[1] == 0 && (type == 0 || type == 1);
-}
-
-static void on_uplink(void *arg, const lpw_config_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
-                      bool confirmed)
+static void on_uplink(void *arg, lpw_device_t *h, uint8_t fport, const uint8_t *data, size_t len, bool confirmed)
 {
 	lw_as_t *as = arg;
-	struct asdev *ad = asdev_of(as, dev);
+	struct asdev *ad = asdev_of(h);
 	if (!ad)
 		return;
+	const lpw_config_device_t *dev = dcfg(ad);
 	int server;
 	if (fport == dev->lorawan.fport)
 		server = 0;
@@ -203,84 +201,170 @@ static void on_uplink(void *arg, const lpw_config_device_t *dev, uint8_t fport, 
 		LPW_WARN("lorawan", "%s: uplink on FPort %u, which names no server; dropped", dev->id, fport);
 		return;
 	}
-	if (len < 4 || (data[0] >> 6) != 1) {
-		as->host->uplink(as->host->router, LPW_BINDING_LORAWAN, dev->identity, server, data, len); /* proxy rejects */
+	lpw_coap_header_t hdr;
+	if (lpw_coap_peek(data, len, &hdr) < 0) {
+		as->host->uplink(as->host->ctx, h, server, data, len); /* the proxy rejects it, with its reason */
 		return;
 	}
-	unsigned type = (data[0] >> 4) & 3;
-	uint16_t mid = (uint16_t)(data[2] << 8 | data[3]);
-	if (ad->con.state != CON_NONE && (type == 2 || type == 3) && mid == ad->con.mid)
+	if (ad->con.state != CON_NONE && (hdr.type == COAP_MESSAGE_ACK || hdr.type == COAP_MESSAGE_RST) &&
+	    hdr.mid == ad->con.mid)
 		end_con(ad); /* the exchange is over; the proxy takes the answer from here */
-	if (is_window_opener(data, len)) {
+	/* A CoAP Empty message (code 0.00, CON or NON) only opens RX windows (App. C.3.1.1 step 2). */
+	if (lpw_coap_is_empty(&hdr) && len == 4 && (hdr.type == COAP_MESSAGE_CON || hdr.type == COAP_MESSAGE_NON)) {
 		LPW_DEBUG("lorawan", "%s: CoAP Empty message: RX windows opened, nothing forwarded", dev->id);
 		return;
 	}
-	as->host->uplink(as->host->router, LPW_BINDING_LORAWAN, dev->identity, server, data, len);
+	as->host->uplink(as->host->ctx, h, server, data, len);
 }
 
-static void on_rx_open(void *arg, const lpw_config_device_t *dev, int64_t deadline_ms)
+static void on_rx_open(void *arg, lpw_device_t *dev, int64_t deadline_ms)
 {
 	lw_as_t *as = arg;
-	struct asdev *ad = asdev_of(as, dev);
+	struct asdev *ad = asdev_of(dev);
 	if (!ad)
 		return;
 	ad->window_deadline = deadline_ms;
 	int64_t left = deadline_ms - lpw_loop_now(as->loop);
 	/* Queued server requests may leave now: only in the RX windows after an uplink (§6.8.4, App. C). */
 	if (left > 0)
-		as->host->reachable(as->host->router, LPW_BINDING_LORAWAN, dev->identity, (uint32_t)left);
+		as->host->reachable(as->host->ctx, dev, (uint32_t)left);
 	try_send(ad);
 }
 
-static void on_joined(void *arg, const lpw_config_device_t *dev)
+static void on_joined(void *arg, lpw_device_t *dev)
 {
-	struct asdev *ad = asdev_of(arg, dev);
+	struct asdev *ad = asdev_of(dev);
 	if (!ad)
 		return;
 	/* a new session: what was in flight on the old one is void */
 	for (size_t i = ad->nanswers; i > 0; i--)
 		pop_answer(ad);
 	ad->ns_busy = false;
-	LPW_NOTICE("lorawan", "%s: joined", dev->id);
+	LPW_NOTICE("lorawan", "%s: joined", lpw_device_id(dev));
 }
 
 /* The binding's send: datagram CoAP from the proxy. A CON is a server request (App. C applies); anything else
  * answers the device and waits for its next RX window. */
-static int as_send(void *self, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
+static int as_send(void *self, lpw_device_t *h, const lpw_downlink_t *dl)
 {
 	lw_as_t *as = self;
-	struct asdev *ad = asdev_of(as, dev);
-	if (!ad || len < 4)
+	struct asdev *ad = asdev_of(h);
+	lpw_coap_header_t hdr;
+	if (!ad || lpw_coap_peek(dl->data, dl->len, &hdr) < 0)
 		return -EINVAL;
-	uint8_t fport = server == LPW_SERVER_BOOTSTRAP && dev->lorawan.bootstrap_fport ? dev->lorawan.bootstrap_fport
-	                                                                              : dev->lorawan.fport;
-	if (as->ns.ops && len > as->ns.ops->max_payload(as->ns.self, dev))
+	const lpw_config_device_t *dev = dcfg(ad);
+	uint8_t fport = dl->server == LPW_SERVER_BOOTSTRAP && dev->lorawan.bootstrap_fport ? dev->lorawan.bootstrap_fport
+	                                                                                  : dev->lorawan.fport;
+	if (as->ns.ops && dl->len > as->ns.ops->max_payload(as->ns.self, h))
 		return -EMSGSIZE;
-	unsigned type = (data[0] >> 4) & 3;
-	if (type == 0) {
+	if (hdr.type == COAP_MESSAGE_CON) {
 		if (ad->con.state != CON_NONE) {
 			LPW_WARN("lorawan", "%s: a server CON is already being carried; refused", dev->id);
 			return -EBUSY;
 		}
-		if (msg_set(&ad->con.m, fport, data, len) < 0)
+		if (msg_set(&ad->con.m, fport, dl->data, dl->len, dl->queued) < 0)
 			return -ENOMEM;
-		ad->con.mid = (uint16_t)(data[2] << 8 | data[3]);
+		ad->con.mid = hdr.mid;
 		ad->con.sends = 0;
 		ad->con.state = CON_WAIT_WINDOW;
 	} else {
 		for (size_t i = 0; i < ad->nanswers; i++) /* a repeated CON was answered from the cache: once is enough */
-			if (ad->answers[i].len == len && memcmp(ad->answers[i].data, data, len) == 0)
+			if (ad->answers[i].len == dl->len && memcmp(ad->answers[i].data, dl->data, dl->len) == 0)
 				return 0;
 		if (ad->nanswers == MAX_ANSWERS) {
 			LPW_WARN("lorawan", "%s: %d answers already wait for an RX window; oldest dropped", dev->id, MAX_ANSWERS);
 			pop_answer(ad);
 		}
-		if (msg_set(&ad->answers[ad->nanswers], fport, data, len) < 0)
+		if (msg_set(&ad->answers[ad->nanswers], fport, dl->data, dl->len, dl->queued) < 0)
 			return -ENOMEM;
 		ad->nanswers++;
 	}
 	try_send(ad);
 	return 0;
+}
+
+static void as_traits(void *self, const lpw_device_t *h, lpw_binding_traits_t *out)
+{
+	lw_as_t *as = self;
+	size_t now = as->ns.ops ? as->ns.ops->max_payload(as->ns.self, h) : 0;
+	size_t ever = as->ns.ops ? as->ns.ops->max_payload_ever(as->ns.self, h) : 0;
+	*out = (lpw_binding_traits_t){
+		.max_message_size_now = (uint32_t)now,
+		.max_message_size = (uint32_t)ever,
+		.proxy_retransmits = false,    /* LwM2M App. C replaces CoAP retransmission */
+		.queue_mode = true,            /* a Class A device listens only after its uplinks (§6.8.4) */
+		.registration_defaults = true, /* table 6.8.4-1 */
+		.default_objects = lpw_device_config(h)->lorawan.objects,
+	};
+}
+
+static void asdev_clear(struct asdev *ad)
+{
+	end_con(ad);
+	while (ad->nanswers)
+		pop_answer(ad);
+	ad->ns_busy = false;
+}
+
+static int as_device_add(void *self, lpw_device_t *h)
+{
+	lw_as_t *as = self;
+	struct asdev *ad = calloc(1, sizeof(*ad));
+	if (!ad)
+		return -ENOMEM;
+	ad->as = as;
+	ad->h = h;
+	lpw_timer_init(&ad->con.timer, on_ack_timeout);
+	lpw_device_set_slot(h, LPW_SLOT_BINDING, ad);
+	int rc = as->ns.ops ? as->ns.ops->device_add(as->ns.self, h) : 0;
+	if (rc < 0) {
+		lpw_device_set_slot(h, LPW_SLOT_BINDING, NULL);
+		free(ad);
+	}
+	return rc;
+}
+
+static void as_device_remove(void *self, lpw_device_t *h)
+{
+	lw_as_t *as = self;
+	struct asdev *ad = asdev_of(h);
+	if (!ad)
+		return;
+	if (as->ns.ops)
+		as->ns.ops->device_remove(as->ns.self, h);
+	asdev_clear(ad);
+	lpw_device_set_slot(h, LPW_SLOT_BINDING, NULL);
+	free(ad);
+}
+
+static bool same_radio_settings(const lpw_config_lorawan_device_t *a, const lpw_config_lorawan_device_t *b)
+{
+	return a->otaa == b->otaa && memcmp(a->join_eui, b->join_eui, 8) == 0 && memcmp(a->app_key, b->app_key, 16) == 0 &&
+	       a->dev_addr == b->dev_addr && memcmp(a->nwk_s_key, b->nwk_s_key, 16) == 0 &&
+	       memcmp(a->app_s_key, b->app_s_key, 16) == 0;
+}
+
+/* New keys or activation mean a new network session (counters stay in the store); FPorts, confirmed downlinks
+ * and the object list apply at once. */
+static void as_device_update(void *self, lpw_device_t *h, const lpw_config_device_t *old)
+{
+	lw_as_t *as = self;
+	if (!as->ns.ops || same_radio_settings(&old->lorawan, &lpw_device_config(h)->lorawan))
+		return;
+	LPW_NOTICE("lorawan", "%s: LoRaWAN keys changed: the session is reopened", lpw_device_id(h));
+	as->ns.ops->device_remove(as->ns.self, h);
+	struct asdev *ad = asdev_of(h);
+	if (ad)
+		asdev_clear(ad);
+	if (as->ns.ops->device_add(as->ns.self, h) < 0)
+		LPW_ERR("lorawan", "%s: the new session cannot be opened; the device is not served", lpw_device_id(h));
+}
+
+static int as_reconfigure(void *self, const lpw_config_t *cfg, FILE *report)
+{
+	lw_as_t *as = self;
+	as->cfg = cfg; /* ACK_TIMEOUT and MAX_RETRANSMIT apply to the next exchange */
+	return as->ns.ops && as->ns.ops->reconfigure ? as->ns.ops->reconfigure(as->ns.self, cfg, report) : 0;
 }
 
 static void as_free(void *self)
@@ -290,20 +374,17 @@ static void as_free(void *self)
 		return;
 	if (as->ns.ops)
 		as->ns.ops->free(as->ns.self);
-	for (size_t i = 0; as->devs && i < as->cfg->ndevices; i++) {
-		struct asdev *ad = &as->devs[i];
-		if (!ad->dev)
-			continue;
-		end_con(ad);
-		while (ad->nanswers)
-			pop_answer(ad);
-	}
-	free(as->devs);
 	free(as);
 }
 
 static const lpw_binding_ops_t as_ops = {
-	.name = "lorawan", .kind = LPW_BINDING_LORAWAN, .send = as_send, .proxy_retransmits = 0, .free = as_free,
+	.send = as_send,
+	.traits = as_traits,
+	.device_add = as_device_add,
+	.device_update = as_device_update,
+	.device_remove = as_device_remove,
+	.reconfigure = as_reconfigure,
+	.free = as_free,
 };
 
 lw_as_t *lw_as_new(lpw_loop_t *loop, const lpw_config_t *cfg, const lpw_binding_host_t *host)
@@ -315,19 +396,6 @@ lw_as_t *lw_as_new(lpw_loop_t *loop, const lpw_config_t *cfg, const lpw_binding_
 	as->cfg = cfg;
 	as->host = host;
 	as->hooks = (lw_as_hooks_t){on_uplink, on_rx_open, on_tx_result, on_joined, as};
-	as->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*as->devs));
-	if (!as->devs) {
-		free(as);
-		return NULL;
-	}
-	for (size_t i = 0; i < cfg->ndevices; i++) {
-		if (cfg->devices[i].binding != LPW_BINDING_LORAWAN)
-			continue;
-		struct asdev *ad = &as->devs[i];
-		ad->as = as;
-		ad->dev = &cfg->devices[i];
-		lpw_timer_init(&ad->con.timer, on_ack_timeout);
-	}
 	return as;
 }
 

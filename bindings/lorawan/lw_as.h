@@ -19,12 +19,11 @@ lw_as_t *lw_as_new(lpw_loop_t *loop, const lpw_config_t *cfg, const lpw_binding_
 const lw_as_hooks_t *lw_as_hooks(lw_as_t *as);
 /* Ownership of ns passes to as (freed with it). */
 void lw_as_attach_ns(lw_as_t *as, lw_ns_t ns);
-/* The binding interface (the router frees it through ops->free). */
+/* The binding interface (the router frees it through ops->free; devices join through ops->device_add). */
 lpw_binding_t lw_as_binding(lw_as_t *as);
 
-/* The daemon's LoRaWAN binding: the application server over the packet-forwarder network server. cfg, store,
- * stats, host: borrowed. 0, or -errno with the reason logged. */
-int lpw_lorawan_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_store_t *store, lpw_stats_t *stats,
-                    const lpw_binding_host_t *host, lpw_binding_t *out) __attribute__((warn_unused_result));
+/* The registry's create function for "lorawan": the application server over the packet-forwarder network server.
+ * env: borrowed, must outlive the binding. 0, or -errno with the reason logged. */
+int lpw_lorawan_create(const lpw_binding_env_t *env, lpw_binding_t *out) __attribute__((warn_unused_result));
 
 #endif

@@ -15,6 +15,7 @@
 #include "hal/pktfwd.h"
 
 #define MOD "lorawan"
+#define LW_NS_TOKEN_SLOTS 1024
 
 typedef struct lw_ns_udp lw_ns_udp_t;
 
@@ -30,7 +31,8 @@ struct rx_path {
 
 struct dev {
 	lw_ns_udp_t *ns;
-	const lpw_config_device_t *cfg; /* borrowed from the configuration */
+	lpw_device_t *h;      /* the device table's handle: this struct is its LPW_SLOT_NETWORK */
+	struct dev *next, *prev; /* every open device, for op_free */
 	uint8_t dev_eui[8];
 	lw_session_t *s;
 	bool warned_replay;
@@ -88,20 +90,35 @@ struct lw_ns_udp {
 	unsigned rx2_dr;
 	lpw_pktfwd_t *pf;
 	lw_dutycycle_t *dc;
+	const lpw_binding_host_t *host; /* device lookups by DevEUI and DevAddr */
 	size_t ndevs;
-	struct dev *devs;
+	struct dev *devs;     /* list of open devices */
+	/* Downlinks awaiting TX_ACK by the forwarder's token (sequential per link): a slot is checked, never
+	 * trusted, so a collision only costs a TX_ACK (the wait timer then takes it as sent). */
+	struct dev *by_token[LW_NS_TOKEN_SLOTS];
 	uint32_t next_handle;
 	lw_ns_udp_counters_t c;
 	struct lw_mac_counters mac_counters;
 };
 
 static const lw_ns_ops_t ops;
+static void op_device_remove(void *self, lpw_device_t *h);
+
+static const lpw_config_device_t *dcfg(const struct dev *d)
+{
+	return lpw_device_config(d->h);
+}
+
+static struct dev *dev_of(const lpw_device_t *h)
+{
+	return lpw_device_slot(h, LPW_SLOT_NETWORK);
+}
 
 static void report(struct dev *d, uint32_t handle, lw_tx_result_t r)
 {
 	lw_ns_udp_t *ns = d->ns;
 	if (ns->hooks.tx_result)
-		ns->hooks.tx_result(ns->hooks.as, d->cfg, handle, r);
+		ns->hooks.tx_result(ns->hooks.as, d->h, handle, r);
 }
 
 static int64_t now_ms(const lw_ns_udp_t *ns)
@@ -183,18 +200,19 @@ static int transmit(struct dev *d, const uint8_t *phy, size_t len, int64_t off, 
 		rc = lpw_pktfwd_send(ns->pf, d->path.eui, &tx, &d->tx_token);
 	if (rc) {
 		ns->c.tx_failures++;
-		LPW_WARN(MOD, "device %s: downlink not handed to forwarder %016llx (%s)", d->cfg->id,
+		LPW_WARN(MOD, "device %s: downlink not handed to forwarder %016llx (%s)", dcfg(d)->id,
 			 (unsigned long long)d->path.eui, strerror(-rc));
 		return rc;
 	}
 	if (lw_dutycycle_try(ns->dc, freq, dr, len, now_ms(ns), true, NULL) != 0)
-		LPW_DEBUG(MOD, "device %s: duty cycle record refused after the check", d->cfg->id);
+		LPW_DEBUG(MOD, "device %s: duty cycle record refused after the check", dcfg(d)->id);
 	ns->c.downlinks_sent++;
 	d->inflight = true;
 	d->tx_eui = d->path.eui;
+	ns->by_token[d->tx_token % LW_NS_TOKEN_SLOTS] = d;
 	if (lpw_loop_timer_in(ns->loop, &d->txack_timer, LW_NS_TXACK_WAIT_MS) != 0)
-		LPW_WARN(MOD, "device %s: cannot arm the TX_ACK timer", d->cfg->id);
-	LPW_DEBUG(MOD, "device %s: downlink of %zu bytes at tmst %u, %.6f MHz DR%u", d->cfg->id, len, tx.tmst, tx.freq,
+		LPW_WARN(MOD, "device %s: cannot arm the TX_ACK timer", dcfg(d)->id);
+	LPW_DEBUG(MOD, "device %s: downlink of %zu bytes at tmst %u, %.6f MHz DR%u", dcfg(d)->id, len, tx.tmst, tx.freq,
 		  dr);
 	return 0;
 }
@@ -253,7 +271,7 @@ static void serve_window(struct dev *d, bool app_only)
 		ns->c.tx_failures++;
 	if (rc && app) {
 		d->pending = false;
-		LPW_WARN(MOD, "device %s: downlink %u failed (%s)", d->cfg->id, d->handle, strerror(-rc));
+		LPW_WARN(MOD, "device %s: downlink %u failed (%s)", dcfg(d)->id, d->handle, strerror(-rc));
 		report(d, d->handle, LW_TX_FAILED);
 		return;
 	}
@@ -267,7 +285,7 @@ static void serve_window(struct dev *d, bool app_only)
 static void add_answer(struct dev *d, const uint8_t *ans, size_t len)
 {
 	if (d->mac_ans_len + len > sizeof(d->mac_ans)) {
-		LPW_INFO(MOD, "device %s: MAC answer dropped: FOpts full", d->cfg->id);
+		LPW_INFO(MOD, "device %s: MAC answer dropped: FOpts full", dcfg(d)->id);
 		return;
 	}
 	memcpy(d->mac_ans + d->mac_ans_len, ans, len);
@@ -290,7 +308,7 @@ static void answer_mac(struct dev *d)
 	uint8_t ans[8];
 	const char *why = NULL;
 	if (lw_mac_parse_uplink(d->mac_in, d->mac_in_len, cmds, 16, &n, &ns->mac_counters, &why) != 0)
-		LPW_INFO(MOD, "device %s: MAC commands: %s (kept %zu)", d->cfg->id, why ? why : "?", n);
+		LPW_INFO(MOD, "device %s: MAC commands: %s (kept %zu)", dcfg(d)->id, why ? why : "?", n);
 	for (size_t i = 0; i < n; i++) {
 		if (cmds[i].cid == LW_CID_LINK_CHECK) {
 			int snr = (int)lround(d->path.snr * 10);
@@ -304,7 +322,7 @@ static void answer_mac(struct dev *d)
 			    lw_mac_build_device_time_ans(gps, ans, sizeof(ans), &len) == 0)
 				add_answer(d, ans, len);
 		} else {
-			LPW_DEBUG(MOD, "device %s: MAC command 0x%02x ignored", d->cfg->id, cmds[i].cid);
+			LPW_DEBUG(MOD, "device %s: MAC command 0x%02x ignored", dcfg(d)->id, cmds[i].cid);
 		}
 	}
 }
@@ -324,7 +342,7 @@ static void send_join_accept(struct dev *d)
 	else
 		ns->c.tx_failures++;
 	if (rc)
-		LPW_WARN(MOD, "device %s: Join-Accept not sent (%s)", d->cfg->id, strerror(-rc));
+		LPW_WARN(MOD, "device %s: Join-Accept not sent (%s)", dcfg(d)->id, strerror(-rc));
 	d->join_accept_len = 0;
 }
 
@@ -344,9 +362,9 @@ static void finish_uplink(lpw_timer_t *t, int64_t now)
 	int64_t deadline = d->rx_at_ms + LW_RECEIVE_DELAY2_MS - LW_NS_RX2_MARGIN_MS;
 	/* the window is open before the hooks run: a send() from inside them goes out at once */
 	if (d->has_fport && d->fport >= 1 && d->up_len && ns->hooks.uplink)
-		ns->hooks.uplink(ns->hooks.as, d->cfg, d->fport, d->up_data, d->up_len, d->up_confirmed);
+		ns->hooks.uplink(ns->hooks.as, d->h, d->fport, d->up_data, d->up_len, d->up_confirmed);
 	if (ns->hooks.rx_open)
-		ns->hooks.rx_open(ns->hooks.as, d->cfg, deadline);
+		ns->hooks.rx_open(ns->hooks.as, d->h, deadline);
 	serve_window(d, true);
 	if (d->window && (d->need_ack || d->mac_ans_len) &&
 	    lpw_loop_timer_in(ns->loop, &d->rx_timer, deadline - now) != 0)
@@ -419,56 +437,74 @@ static void accept_data(struct dev *d, const struct lw_uplink *up, const uint8_t
 		memcpy(d->mac_in, up->mac, d->mac_in_len);
 }
 
-/* A data uplink: the session with the DevAddr whose MIC verifies takes it (several may share a DevAddr). */
+/* The device table key of a DevAddr: its 4 bytes, little-endian as on the air. */
+static size_t devaddr_key(uint32_t addr, uint8_t out[4])
+{
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t)(addr >> (8 * i));
+	return 4;
+}
+
+/* The device's DevAddr becomes its key in the device table: one hash lookup per uplink. DevAddrs are unique
+ * among this server's devices (OTAA ones are allocated from the store, ABP ones are checked when added). */
+static int index_devaddr(struct dev *d)
+{
+	uint8_t key[4];
+	if (!d->s || !lw_session_joined(d->s))
+		return d->ns->host->set_key(d->ns->host->ctx, d->h, NULL, 0);
+	int rc = d->ns->host->set_key(d->ns->host->ctx, d->h, key, devaddr_key(lw_session_dev_addr(d->s), key));
+	if (rc == -EEXIST)
+		LPW_ERR(MOD, "device %s: DevAddr %08x is another device's too; its uplinks go to that one", dcfg(d)->id,
+			lw_session_dev_addr(d->s));
+	return rc;
+}
+
+/* A data uplink: the session with the frame's DevAddr, if its MIC verifies. */
 static void data_uplink(lw_ns_udp_t *ns, const struct lw_frame *f, const struct rx_path *p)
 {
-	uint8_t payload[LW_PHY_MAX];
-	bool addr_known = false;
-	for (size_t i = 0; i < ns->ndevs; i++) {
-		struct dev *d = &ns->devs[i];
-		struct lw_uplink up;
-		if (!d->s || !lw_session_joined(d->s) || lw_session_dev_addr(d->s) != f->u.data.dev_addr)
-			continue;
-		addr_known = true;
-		if (is_copy(d, f->phy, f->phy_len, p))
-			return;
-		int rc = lw_session_uplink(d->s, f, payload, sizeof(payload), &up);
-		if (rc == -EBADMSG)
-			continue;
-		if (rc == -ERANGE || (rc && rc != -EALREADY)) {
-			ns->c.replays += rc == -ERANGE;
-			if (!d->warned_replay)
-				LPW_WARN(MOD, "device %s: uplink FCnt %u dropped (%s)", d->cfg->id, f->u.data.fcnt,
-					 rc == -ERANGE ? "replayed or too far ahead" : strerror(-rc));
-			d->warned_replay = true;
-			return;
-		}
-		if (rc == -EALREADY) { /* the device did not hear our answer: re-acknowledge, do not deliver again */
-			ns->c.retransmissions++;
-			up.payload_len = 0;
-		}
-		close_window(d); /* a new uplink: the old windows are gone */
-		accept_data(d, &up, payload);
-		start_collecting(d, f->phy, f->phy_len, p, false);
+	uint8_t payload[LW_PHY_MAX], key[4];
+	lpw_device_t *h = ns->host->find_key(ns->host->ctx, LPW_BINDING_LORAWAN, key, devaddr_key(f->u.data.dev_addr, key));
+	struct dev *d = h ? dev_of(h) : NULL;
+	if (!d || !d->s || !lw_session_joined(d->s)) {
+		ns->c.unknown_devaddr++;
+		ns->host->dropped(ns->host->ctx, LPW_BINDING_LORAWAN);
+		LPW_DEBUG(MOD, "uplink from unknown DevAddr %08x", f->u.data.dev_addr);
 		return;
 	}
-	if (addr_known) {
+	if (is_copy(d, f->phy, f->phy_len, p))
+		return;
+	struct lw_uplink up;
+	int rc = lw_session_uplink(d->s, f, payload, sizeof(payload), &up);
+	if (rc == -EBADMSG) {
 		ns->c.mic_failures++;
-		LPW_INFO(MOD, "uplink for DevAddr %08x: no session's MIC matches", f->u.data.dev_addr);
+		LPW_INFO(MOD, "uplink for DevAddr %08x: the MIC does not match device %s", f->u.data.dev_addr, dcfg(d)->id);
 		return;
 	}
-	ns->c.unknown_devaddr++;
-	if (ns->stats)
-		ns->stats->dropped_unknown_device++;
-	LPW_DEBUG(MOD, "uplink from unknown DevAddr %08x", f->u.data.dev_addr);
+	if (rc == -ERANGE || (rc && rc != -EALREADY)) {
+		ns->c.replays += rc == -ERANGE;
+		if (!d->warned_replay)
+			LPW_WARN(MOD, "device %s: uplink FCnt %u dropped (%s)", dcfg(d)->id, f->u.data.fcnt,
+				 rc == -ERANGE ? "replayed or too far ahead" : strerror(-rc));
+		d->warned_replay = true;
+		return;
+	}
+	if (rc == -EALREADY) { /* the device did not hear our answer: re-acknowledge, do not deliver again */
+		ns->c.retransmissions++;
+		up.payload_len = 0;
+	}
+	close_window(d); /* a new uplink: the old windows are gone */
+	accept_data(d, &up, payload);
+	start_collecting(d, f->phy, f->phy_len, p, false);
 }
 
 static struct dev *find_otaa(lw_ns_udp_t *ns, const uint8_t dev_eui[8])
 {
-	for (size_t i = 0; i < ns->ndevs; i++)
-		if (ns->devs[i].cfg->lorawan.otaa && memcmp(ns->devs[i].dev_eui, dev_eui, 8) == 0)
-			return &ns->devs[i];
-	return NULL;
+	char hex[17];
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02X", dev_eui[i]);
+	lpw_device_t *h = ns->host->find(ns->host->ctx, LPW_BINDING_LORAWAN, hex);
+	struct dev *d = h ? dev_of(h) : NULL;
+	return d && dcfg(d)->lorawan.otaa ? d : NULL;
 }
 
 /* The join parameters: a fresh DevAddr under the NetID's prefix, the configured RX settings. */
@@ -491,8 +527,7 @@ static void join_request(lw_ns_udp_t *ns, const struct lw_frame *f, const struct
 	struct dev *d = find_otaa(ns, f->u.join.dev_eui);
 	if (!d) {
 		ns->c.unknown_dev_eui++;
-		if (ns->stats)
-			ns->stats->dropped_unknown_device++;
+		ns->host->dropped(ns->host->ctx, LPW_BINDING_LORAWAN);
 		LPW_DEBUG(MOD, "Join-Request from an unknown DevEUI");
 		return;
 	}
@@ -500,10 +535,10 @@ static void join_request(lw_ns_udp_t *ns, const struct lw_frame *f, const struct
 		return;
 	/* the MIC first, so that a forged request costs no DevAddr */
 	uint8_t mic[LW_MIC_LEN];
-	if (lw_crypto_join_mic(d->cfg->lorawan.app_key, f->phy, f->mic_off, mic) != 0 ||
+	if (lw_crypto_join_mic(dcfg(d)->lorawan.app_key, f->phy, f->mic_off, mic) != 0 ||
 	    !lw_crypto_mic_equal(mic, f->mic)) {
 		ns->c.mic_failures++;
-		LPW_INFO(MOD, "device %s: Join-Request with a bad MIC", d->cfg->id);
+		LPW_INFO(MOD, "device %s: Join-Request with a bad MIC", dcfg(d)->id);
 		return;
 	}
 	struct lw_join_params jp;
@@ -513,20 +548,21 @@ static void join_request(lw_ns_udp_t *ns, const struct lw_frame *f, const struct
 		rc = lw_session_join(d->s, f, &jp, d->join_accept, sizeof(d->join_accept), &len);
 	if (rc) {
 		ns->c.join_refused++;
-		LPW_WARN(MOD, "device %s: Join-Request refused (%s)", d->cfg->id,
+		LPW_WARN(MOD, "device %s: Join-Request refused (%s)", dcfg(d)->id,
 			 rc == -EALREADY ? "DevNonce already used" : strerror(-rc));
 		return;
 	}
 	ns->c.joins++;
 	d->join_accept_len = len;
+	index_devaddr(d);
 	d->warned_replay = false;
-	LPW_NOTICE(MOD, "device %s: joined, DevAddr %08x", d->cfg->id, jp.dev_addr);
+	LPW_NOTICE(MOD, "device %s: joined, DevAddr %08x", dcfg(d)->id, jp.dev_addr);
 	if (d->await_ack) /* the old session's confirmed downlink can no longer be acknowledged */
 		settle_confirmed(d, false);
 	close_window(d);
 	start_collecting(d, f->phy, f->phy_len, p, true);
 	if (ns->hooks.joined)
-		ns->hooks.joined(ns->hooks.as, d->cfg);
+		ns->hooks.joined(ns->hooks.as, d->h);
 }
 
 static void on_uplink(void *arg, uint64_t eui, const lpw_rxpk_t *rx)
@@ -577,7 +613,7 @@ static void handed_over(struct dev *d, bool ok)
 static void txack_timeout(lpw_timer_t *t, int64_t now)
 {
 	struct dev *d = lpw_container_of(t, struct dev, txack_timer);
-	LPW_DEBUG(MOD, "device %s: no TX_ACK from forwarder %016llx; taken as sent", d->cfg->id,
+	LPW_DEBUG(MOD, "device %s: no TX_ACK from forwarder %016llx; taken as sent", dcfg(d)->id,
 		  (unsigned long long)d->tx_eui);
 	handed_over(d, true);
 }
@@ -585,18 +621,16 @@ static void txack_timeout(lpw_timer_t *t, int64_t now)
 static void on_tx_ack(void *arg, uint64_t eui, uint16_t token, lpw_txack_error_t err)
 {
 	lw_ns_udp_t *ns = arg;
-	for (size_t i = 0; i < ns->ndevs; i++) {
-		struct dev *d = &ns->devs[i];
-		if (!d->inflight || d->tx_eui != eui || d->tx_token != token)
-			continue;
-		if (err != LPW_TXACK_NONE) {
-			ns->c.tx_failures++;
-			LPW_WARN(MOD, "device %s: forwarder %016llx refused the downlink: %s", d->cfg->id,
-				 (unsigned long long)eui, lpw_txack_error_name(err));
-		}
-		handed_over(d, err == LPW_TXACK_NONE);
+	struct dev *d = ns->by_token[token % LW_NS_TOKEN_SLOTS];
+	if (!d || !d->inflight || d->tx_eui != eui || d->tx_token != token)
 		return;
+	ns->by_token[token % LW_NS_TOKEN_SLOTS] = NULL;
+	if (err != LPW_TXACK_NONE) {
+		ns->c.tx_failures++;
+		LPW_WARN(MOD, "device %s: forwarder %016llx refused the downlink: %s", dcfg(d)->id,
+			 (unsigned long long)eui, lpw_txack_error_name(err));
 	}
+	handed_over(d, err == LPW_TXACK_NONE);
 }
 
 static void on_forwarder_state(void *arg, uint64_t eui, bool up)
@@ -605,17 +639,6 @@ static void on_forwarder_state(void *arg, uint64_t eui, bool up)
 }
 
 /* --- the lw_ns_ops_t ---------------------------------------------------------------------------------------- */
-
-static struct dev *find_dev(lw_ns_udp_t *ns, const lpw_config_device_t *cfg)
-{
-	for (size_t i = 0; i < ns->ndevs; i++)
-		if (ns->devs[i].cfg == cfg)
-			return &ns->devs[i];
-	for (size_t i = 0; cfg && cfg->id && i < ns->ndevs; i++) /* a caller holding a copy of the configuration */
-		if (strcmp(ns->devs[i].cfg->id, cfg->id) == 0)
-			return &ns->devs[i];
-	return NULL;
-}
 
 /* FRMPayload limit (N) at the RX1 DR of the last uplink; before any uplink, at the RX2 DR. */
 static size_t dev_max_payload(lw_ns_udp_t *ns, const struct dev *d)
@@ -629,18 +652,29 @@ static size_t dev_max_payload(lw_ns_udp_t *ns, const struct dev *d)
 	return lw_region_dr(ns->region, dr, &info) == 0 ? info.max_n : 0;
 }
 
-static size_t op_max_payload(void *self, const lpw_config_device_t *cfg)
+static size_t op_max_payload(void *self, const lpw_device_t *h)
 {
-	lw_ns_udp_t *ns = self;
-	struct dev *d = find_dev(ns, cfg);
-	return d ? dev_max_payload(ns, d) : 0;
+	struct dev *d = dev_of(h);
+	return d ? dev_max_payload(self, d) : 0;
 }
 
-static int op_send(void *self, const lpw_config_device_t *cfg, uint8_t fport, const uint8_t *data, size_t len,
+/* The largest N of any data rate the region defines. */
+static size_t op_max_payload_ever(void *self, const lpw_device_t *h)
+{
+	lw_ns_udp_t *ns = self;
+	struct lw_dr_info info;
+	size_t best = 0;
+	for (unsigned dr = 0; dr < 16; dr++)
+		if (lw_region_dr(ns->region, dr, &info) == 0 && !info.fsk && info.max_n > best)
+			best = info.max_n;
+	return best;
+}
+
+static int op_send(void *self, lpw_device_t *h, uint8_t fport, const uint8_t *data, size_t len,
 	bool confirmed, bool more, uint32_t *out_handle)
 {
 	lw_ns_udp_t *ns = self;
-	struct dev *d = find_dev(ns, cfg);
+	struct dev *d = dev_of(h);
 	if (!d || fport == 0 || fport > 223 || (len && !data) || !out_handle)
 		return d ? -EINVAL : -ENOENT;
 	if (!lw_session_joined(d->s))
@@ -678,25 +712,11 @@ static void op_free(void *self)
 		   (unsigned long long)c->downlinks_sent, (unsigned long long)c->tx_failures,
 		   (unsigned long long)c->acked, (unsigned long long)c->not_acked);
 	lpw_pktfwd_free(ns->pf);
-	for (size_t i = 0; ns->devs && i < ns->ndevs; i++) {
-		struct dev *d = &ns->devs[i];
-		lpw_loop_timer_clear(ns->loop, &d->dedup_timer);
-		lpw_loop_timer_clear(ns->loop, &d->rx_timer);
-		lpw_loop_timer_clear(ns->loop, &d->txack_timer);
-		lw_session_close(d->s);
-	}
-	free(ns->devs);
+	while (ns->devs)
+		op_device_remove(ns, ns->devs->h);
 	lw_dutycycle_free(ns->dc);
 	free(ns);
 }
-
-static const lw_ns_ops_t ops = {
-	.send = op_send,
-	.max_payload = op_max_payload,
-	.free = op_free,
-};
-
-/* --- construction ------------------------------------------------------------------------------------------- */
 
 static int hex_eui(const char *hex, uint8_t out[8])
 {
@@ -709,17 +729,13 @@ static int hex_eui(const char *hex, uint8_t out[8])
 	return 0;
 }
 
-static int open_dev(lw_ns_udp_t *ns, struct dev *d, const lpw_config_device_t *cfg)
+static int open_session(lw_ns_udp_t *ns, struct dev *d)
 {
+	const lpw_config_device_t *cfg = dcfg(d);
 	const lpw_config_lorawan_device_t *lc = &cfg->lorawan;
 	struct lw_session_config sc = { .store = ns->store, .device_id = cfg->id, .otaa = lc->otaa,
 					.abp_dev_addr = lc->dev_addr };
 	char err[256];
-	d->ns = ns;
-	d->cfg = cfg;
-	lpw_timer_init(&d->dedup_timer, finish_uplink);
-	lpw_timer_init(&d->rx_timer, rx_deadline);
-	lpw_timer_init(&d->txack_timer, txack_timeout);
 	if (hex_eui(cfg->identity, d->dev_eui) != 0)
 		return -EINVAL;
 	memcpy(sc.dev_eui, d->dev_eui, 8);
@@ -736,6 +752,88 @@ static int open_dev(lw_ns_udp_t *ns, struct dev *d, const lpw_config_device_t *c
 	return 0;
 }
 
+static void op_device_remove(void *self, lpw_device_t *h)
+{
+	lw_ns_udp_t *ns = self;
+	struct dev *d = dev_of(h);
+	if (!d)
+		return;
+	lpw_loop_timer_clear(ns->loop, &d->dedup_timer);
+	lpw_loop_timer_clear(ns->loop, &d->rx_timer);
+	lpw_loop_timer_clear(ns->loop, &d->txack_timer);
+	if (ns->by_token[d->tx_token % LW_NS_TOKEN_SLOTS] == d)
+		ns->by_token[d->tx_token % LW_NS_TOKEN_SLOTS] = NULL;
+	ns->host->set_key(ns->host->ctx, h, NULL, 0);
+	lw_session_close(d->s); /* counters and the OTAA session stay in the store */
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		ns->devs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	ns->ndevs--;
+	lpw_device_set_slot(h, LPW_SLOT_NETWORK, NULL);
+	free(d);
+}
+
+static int op_device_add(void *self, lpw_device_t *h)
+{
+	lw_ns_udp_t *ns = self;
+	struct dev *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->ns = ns;
+	d->h = h;
+	lpw_timer_init(&d->dedup_timer, finish_uplink);
+	lpw_timer_init(&d->rx_timer, rx_deadline);
+	lpw_timer_init(&d->txack_timer, txack_timeout);
+	int rc = open_session(ns, d);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	lpw_device_set_slot(h, LPW_SLOT_NETWORK, d);
+	d->next = ns->devs;
+	if (ns->devs)
+		ns->devs->prev = d;
+	ns->devs = d;
+	ns->ndevs++;
+	rc = index_devaddr(d);
+	if (rc < 0 && rc != -EEXIST) {
+		op_device_remove(ns, h);
+		return rc;
+	}
+	return 0;
+}
+
+/* Region, RX2, listen address and dedup timing are read at start; what changes needs a restart. */
+static int op_reconfigure(void *self, const lpw_config_t *cfg, FILE *report)
+{
+	lw_ns_udp_t *ns = self;
+	const lpw_config_lorawan_t *o = &ns->cfg->lorawan, *n = &cfg->lorawan;
+	int restart = 0;
+	if (strcmp(o->listen ? o->listen : "", n->listen ? n->listen : "") != 0 || o->port != n->port ||
+	    o->region != n->region || o->rx2_dr != n->rx2_dr || o->rx2_freq_hz != n->rx2_freq_hz ||
+	    o->net_id != n->net_id) {
+		fprintf(report, "bindings.lorawan: listen, port, region, net_id and RX2 keep their values until a restart\n");
+		restart++;
+	}
+	ns->cfg = cfg; /* dedup_ms, rx1_dr_offset, forwarder timeout: at once */
+	return restart;
+}
+
+static const lw_ns_ops_t ops = {
+	.send = op_send,
+	.max_payload = op_max_payload,
+	.max_payload_ever = op_max_payload_ever,
+	.device_add = op_device_add,
+	.device_remove = op_device_remove,
+	.reconfigure = op_reconfigure,
+	.free = op_free,
+};
+
+/* --- construction ------------------------------------------------------------------------------------------- */
+
 static int setup_region(lw_ns_udp_t *ns)
 {
 	const lpw_config_lorawan_t *lc = &ns->cfg->lorawan;
@@ -750,35 +848,18 @@ static int setup_region(lw_ns_udp_t *ns)
 	return ns->dc ? 0 : -ENOMEM;
 }
 
-static int open_devices(lw_ns_udp_t *ns)
+int lw_ns_udp_new(const lpw_binding_env_t *env, const lw_as_hooks_t *hooks, lw_ns_t *out)
 {
-	const lpw_config_t *cfg = ns->cfg;
-	ns->devs = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*ns->devs));
-	if (!ns->devs)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->ndevices; i++) {
-		if (cfg->devices[i].binding != LPW_BINDING_LORAWAN)
-			continue;
-		int rc = open_dev(ns, &ns->devs[ns->ndevs], &cfg->devices[i]);
-		ns->ndevs++; /* counted even on failure: op_free closes what opened */
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-int lw_ns_udp_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_store_t *store, const lw_as_hooks_t *hooks,
-	lpw_stats_t *stats, lw_ns_t *out)
-{
-	if (!loop || !cfg || !store || !hooks || !out)
+	if (!env || !env->loop || !env->cfg || !env->store || !env->host || !hooks || !out)
 		return -EINVAL;
 	lw_ns_udp_t *ns = calloc(1, sizeof(*ns));
 	if (!ns)
 		return -ENOMEM;
-	*ns = (lw_ns_udp_t){ .loop = loop, .cfg = cfg, .store = store, .hooks = *hooks, .stats = stats };
+	lpw_loop_t *loop = env->loop;
+	const lpw_config_t *cfg = env->cfg;
+	*ns = (lw_ns_udp_t){ .loop = loop, .cfg = cfg, .store = env->store, .hooks = *hooks, .stats = env->stats,
+			     .host = env->host };
 	int rc = setup_region(ns);
-	if (rc == 0)
-		rc = open_devices(ns);
 	if (rc == 0 && cfg->lorawan.gpio_chip &&
 	    lpw_gpio_pulse(cfg->lorawan.gpio_chip, cfg->lorawan.gpio_line, cfg->lorawan.gpio_active_low,
 			   cfg->lorawan.gpio_pulse_ms) != 0)
@@ -795,7 +876,7 @@ int lw_ns_udp_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_store_t *store,
 		op_free(ns);
 		return rc;
 	}
-	LPW_INFO(MOD, "network server for %zu devices on %s port %u, %s", ns->ndevs, pc.listen_addr,
+	LPW_INFO(MOD, "network server on %s port %u, %s", pc.listen_addr,
 		 lpw_pktfwd_port(ns->pf), lw_region_name(ns->region));
 	*out = (lw_ns_t){ .ops = &ops, .self = ns };
 	return 0;

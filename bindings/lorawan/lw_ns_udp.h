@@ -16,13 +16,14 @@
  *    that is down: FAILED. Older forwarders send no TX_ACK: after LW_NS_TXACK_WAIT_MS without one the downlink
  *    counts as handed over (SENT, or waiting for the ACK bit when confirmed).
  *  - A payload that does not fit the RX2 data rate when only RX2 is left waits for the next uplink's RX1.
- *  - Counters of the gateway's lpw_stats_t: dropped_malformed (unparsable frames), dropped_unknown_device
- *    (unknown DevAddr or DevEUI). Everything else is in lw_ns_udp_counters_t. */
+ *  - Counters of the gateway's lpw_stats_t: dropped_malformed (unparsable frames); unknown DevAddr or DevEUI go
+ *    to the host's dropped(). Everything else is in lw_ns_udp_counters_t. */
 #ifndef LPW_LW_NS_UDP_H
 #define LPW_LW_NS_UDP_H
 
 #include <stdint.h>
 
+#include "bindings/binding.h"
 #include "bindings/lorawan/lw_ns.h"
 #include "config/config.h"
 #include "core/loop.h"
@@ -51,16 +52,16 @@ typedef struct {
 	uint64_t acked, not_acked; /* confirmed downlinks */
 } lw_ns_udp_counters_t;
 
-/* Opens the packet-forwarder link on cfg->lorawan.listen/port, pulses the concentrator's GPIO reset line once if
- * configured (blocking for pulse_ms: call before the loop runs; a failed pulse is logged, not fatal), and opens a
- * session for each device with binding lorawan (ABP from its configured keys; counters and OTAA sessions from the
- * store). Fills *out with the lw_ns_ops_t and the instance (free it with out->ops->free(out->self)).
- * loop, cfg (and its devices: the dev pointers passed to send() are matched against them), store, stats: borrowed,
- * must outlive the instance. stats may be NULL. hooks: copied (hooks->as borrowed).
- * Returns 0, -EINVAL (bad arguments or region), -ENOMEM, -EADDRINUSE/-EIO when the link cannot be opened, or the
- * error of a session that cannot be loaded (a corrupt store record). */
-int lw_ns_udp_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_store_t *store, const lw_as_hooks_t *hooks,
-	lpw_stats_t *stats, lw_ns_t *out) __attribute__((warn_unused_result));
+/* Opens the packet-forwarder link on env->cfg->lorawan.listen/port and pulses the concentrator's GPIO reset line
+ * once if configured (blocking for pulse_ms: call before the loop runs; a failed pulse is logged, not fatal).
+ * Devices come through ops->device_add, which opens each one's session (ABP from its configured keys; counters
+ * and OTAA sessions from the store) and indexes its DevAddr in the device table through env->host.
+ * Fills *out with the lw_ns_ops_t and the instance (free it with out->ops->free(out->self)).
+ * env (and what it points to): borrowed, must outlive the instance; env->store is required. hooks: copied
+ * (hooks->as borrowed). Returns 0, -EINVAL (bad arguments or region), -ENOMEM, -EADDRINUSE/-EIO when the link
+ * cannot be opened. */
+int lw_ns_udp_new(const lpw_binding_env_t *env, const lw_as_hooks_t *hooks, lw_ns_t *out)
+	__attribute__((warn_unused_result));
 
 /* The instance's counters; ns is an lw_ns_t filled by lw_ns_udp_new. */
 void lw_ns_udp_get_counters(const lw_ns_t *ns, lw_ns_udp_counters_t *out);

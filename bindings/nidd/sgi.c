@@ -1,4 +1,5 @@
-/* SGi binding: one UDP socket; source IP -> device; the last source port seen is where downlinks go. */
+/* SGi binding: one UDP socket; source IP -> device through the device table's key index; the last source port
+ * seen is where downlinks go. */
 #include "bindings/nidd/sgi.h"
 
 #include <arpa/inet.h>
@@ -13,8 +14,8 @@
 
 #define SGI_DATAGRAM_MAX 65535
 
+/* The binding's per-device state (LPW_SLOT_BINDING). */
 struct peer {
-	const lpw_config_device_t *dev;
 	struct sockaddr_storage addr;
 	socklen_t addrlen; /* 0 until the device has sent something */
 };
@@ -24,36 +25,42 @@ struct sgi {
 	const lpw_config_t *cfg;
 	const lpw_binding_host_t *host;
 	int fd;
-	struct peer *peers; /* one per configured device, same index; only SGi devices are used */
 	uint8_t buf[SGI_DATAGRAM_MAX];
 };
 
-/* The configuration normalises IP identities with inet_ntop, so the text form compares exactly. */
-static void addr_text(const struct sockaddr_storage *ss, char *out, size_t cap)
+/* The device table key of an address: 4 bytes for IPv4 (also IPv4-mapped IPv6), 16 for IPv6. */
+static size_t addr_key(const struct sockaddr_storage *ss, uint8_t out[16])
 {
-	out[0] = '\0';
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, (socklen_t)cap);
-	else if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)cap);
-		else
-			inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+	if (ss->ss_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		return 4;
 	}
+	if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(out, &a->s6_addr[12], 4);
+			return 4;
+		}
+		memcpy(out, a, 16);
+		return 16;
+	}
+	return 0;
 }
 
-static struct peer *peer_by_ip(struct sgi *b, const char *ip)
+/* The configuration normalises identities with inet_ntop, so inet_pton reads them back exactly. */
+static size_t identity_key(const char *ip, uint8_t out[16])
 {
-	for (size_t i = 0; i < b->cfg->ndevices; i++)
-		if (b->cfg->devices[i].binding == LPW_BINDING_NIDD_SGI && strcmp(b->cfg->devices[i].identity, ip) == 0)
-			return &b->peers[i];
-	return NULL;
+	if (inet_pton(AF_INET, ip, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, ip, out) == 1)
+		return 16;
+	return 0;
 }
 
 static void on_readable(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 {
 	struct sgi *b = arg;
+	const lpw_binding_host_t *h = b->host;
 	for (int budget = 0; budget < 64; budget++) { /* bounded, so one busy socket cannot starve the loop */
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
@@ -63,35 +70,94 @@ static void on_readable(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 				LPW_WARN("sgi", "recvfrom: %s", strerror(errno));
 			return;
 		}
-		char ip[INET6_ADDRSTRLEN];
-		addr_text(&from, ip, sizeof(ip));
-		struct peer *p = peer_by_ip(b, ip);
+		uint8_t key[16];
+		size_t klen = addr_key(&from, key);
+		lpw_device_t *dev = klen ? h->find_key(h->ctx, LPW_BINDING_NIDD_SGI, key, klen) : NULL;
+		struct peer *p = dev ? lpw_device_slot(dev, LPW_SLOT_BINDING) : NULL;
 		if (!p) {
-			LPW_DEBUG("sgi", "datagram from unknown address %s dropped", ip);
-			b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, NULL, LPW_SERVER_ANY, NULL, 0); /* counted */
+			h->dropped(h->ctx, LPW_BINDING_NIDD_SGI);
 			continue;
 		}
 		p->addr = from;
 		p->addrlen = fromlen;
-		b->host->uplink(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, LPW_SERVER_ANY, b->buf, (size_t)n);
+		h->uplink(h->ctx, dev, LPW_SERVER_ANY, b->buf, (size_t)n);
 		/* A device that just sent is listening (LwM2M 1.1.1 §6.5: a queue-mode client stays awake for
 		 * MAX_TRANSMIT_WAIT, 93 s by default, after its last message). */
-		b->host->reachable(b->host->router, LPW_BINDING_NIDD_SGI, p->dev->identity, b->cfg->sgi.awake_time_s * 1000);
+		h->reachable(h->ctx, dev, b->cfg->sgi.awake_time_s * 1000);
 	}
 }
 
-static int sgi_send(void *self, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
+static int sgi_send(void *self, lpw_device_t *dev, const lpw_downlink_t *dl)
 {
 	struct sgi *b = self;
-	size_t i = (size_t)(dev - b->cfg->devices);
-	if (i >= b->cfg->ndevices || !b->peers[i].addrlen)
+	struct peer *p = lpw_device_slot(dev, LPW_SLOT_BINDING);
+	if (!p || !p->addrlen)
 		return -EHOSTUNREACH;
-	if (sendto(b->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&b->peers[i].addr, b->peers[i].addrlen) < 0) {
+	if (sendto(b->fd, dl->data, dl->len, MSG_DONTWAIT, (struct sockaddr *)&p->addr, p->addrlen) < 0) {
 		int err = errno;
-		LPW_WARN("sgi", "%s: sendto: %s", dev->id, strerror(err));
+		LPW_WARN("sgi", "%s: sendto: %s", lpw_device_id(dev), strerror(err));
 		return -err;
 	}
 	return 0;
+}
+
+static void sgi_traits(void *self, const lpw_device_t *dev, lpw_binding_traits_t *out)
+{
+	struct sgi *b = self;
+	*out = (lpw_binding_traits_t){
+		.max_message_size_now = b->cfg->sgi.max_message_size,
+		.max_message_size = b->cfg->sgi.max_message_size,
+		.proxy_retransmits = true, /* plain CoAP over UDP: RFC 7252 timers */
+	};
+}
+
+static int sgi_device_add(void *self, lpw_device_t *dev)
+{
+	struct sgi *b = self;
+	uint8_t key[16];
+	size_t klen = identity_key(lpw_device_config(dev)->identity, key);
+	if (!klen) {
+		LPW_ERR("sgi", "%s: '%s' is not an IP address", lpw_device_id(dev), lpw_device_config(dev)->identity);
+		return -EINVAL;
+	}
+	struct peer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	int rc = b->host->set_key(b->host->ctx, dev, key, klen);
+	if (rc < 0) {
+		LPW_ERR("sgi", "%s: address %s is another device's", lpw_device_id(dev), lpw_device_config(dev)->identity);
+		free(p);
+		return rc;
+	}
+	lpw_device_set_slot(dev, LPW_SLOT_BINDING, p);
+	return 0;
+}
+
+static void sgi_device_remove(void *self, lpw_device_t *dev)
+{
+	struct sgi *b = self;
+	b->host->set_key(b->host->ctx, dev, NULL, 0);
+	free(lpw_device_slot(dev, LPW_SLOT_BINDING));
+	lpw_device_set_slot(dev, LPW_SLOT_BINDING, NULL);
+}
+
+/* The identity is the table's key, so a device whose address changed comes back as removed + added: only the
+ * pointer into the configuration changes here. */
+static void sgi_device_update(void *self, lpw_device_t *dev, const lpw_config_device_t *old)
+{
+}
+
+static int sgi_reconfigure(void *self, const lpw_config_t *cfg, FILE *report)
+{
+	struct sgi *b = self;
+	int restart = 0;
+	const lpw_config_sgi_t *o = &b->cfg->sgi, *n = &cfg->sgi;
+	if (strcmp(o->listen, n->listen) != 0 || o->port != n->port) {
+		fprintf(report, "bindings.nidd_sgi.listen/port: keeps %s port %u until a restart\n", o->listen, o->port);
+		restart++;
+	}
+	b->cfg = cfg; /* max_message_size and awake_time apply at once; the socket stays */
+	return restart;
 }
 
 static void sgi_free(void *self)
@@ -103,12 +169,17 @@ static void sgi_free(void *self)
 		lpw_loop_del_fd(b->loop, b->fd);
 		close(b->fd);
 	}
-	free(b->peers);
 	free(b);
 }
 
 static const lpw_binding_ops_t sgi_ops = {
-	.name = "nidd-sgi", .kind = LPW_BINDING_NIDD_SGI, .send = sgi_send, .proxy_retransmits = 1, .free = sgi_free,
+	.send = sgi_send,
+	.traits = sgi_traits,
+	.device_add = sgi_device_add,
+	.device_update = sgi_device_update,
+	.device_remove = sgi_device_remove,
+	.reconfigure = sgi_reconfigure,
+	.free = sgi_free,
 };
 
 static int open_socket(const lpw_config_sgi_t *c)
@@ -135,35 +206,37 @@ static int open_socket(const lpw_config_sgi_t *c)
 	return fd;
 }
 
-int lpw_sgi_new(lpw_loop_t *loop, const lpw_config_t *cfg, const lpw_binding_host_t *host, lpw_binding_t *out)
+int lpw_sgi_create(const lpw_binding_env_t *env, lpw_binding_t *out)
 {
 	struct sgi *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->loop = loop;
-	b->cfg = cfg;
-	b->host = host;
-	b->fd = -1;
-	b->peers = calloc(cfg->ndevices ? cfg->ndevices : 1, sizeof(*b->peers));
-	if (!b->peers) {
-		sgi_free(b);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < cfg->ndevices; i++)
-		b->peers[i].dev = &cfg->devices[i];
-	b->fd = open_socket(&cfg->sgi);
+	b->loop = env->loop;
+	b->cfg = env->cfg;
+	b->host = env->host;
+	b->fd = open_socket(&env->cfg->sgi);
 	if (b->fd < 0) {
 		int rc = b->fd;
 		sgi_free(b);
 		return rc;
 	}
-	int rc = lpw_loop_add_fd(loop, b->fd, EPOLLIN, on_readable, b);
+	int rc = lpw_loop_add_fd(b->loop, b->fd, EPOLLIN, on_readable, b);
 	if (rc < 0) {
 		sgi_free(b);
 		return rc;
 	}
-	LPW_INFO("sgi", "listening on %s port %u", cfg->sgi.listen, cfg->sgi.port);
-	out->ops = &sgi_ops;
-	out->self = b;
+	LPW_INFO("sgi", "listening on %s port %u", env->cfg->sgi.listen, env->cfg->sgi.port);
+	*out = (lpw_binding_t){&sgi_ops, b};
 	return 0;
+}
+
+uint16_t lpw_sgi_port(const lpw_binding_t *bd)
+{
+	const struct sgi *b = bd->self;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	if (getsockname(b->fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                      : ((struct sockaddr_in *)&ss)->sin_port);
 }

@@ -3,13 +3,14 @@
 #ifndef LPW_SGI_H
 #define LPW_SGI_H
 
-#include "config/config.h"
 #include "bindings/binding.h"
-#include "core/loop.h"
 
-/* Binds the UDP socket from cfg->sgi and joins the loop. cfg, host: borrowed, must outlive the binding.
- * On success fills *out (free with out->ops->free(out->self)); -errno with the reason logged otherwise. */
-int lpw_sgi_new(lpw_loop_t *loop, const lpw_config_t *cfg, const lpw_binding_host_t *host, lpw_binding_t *out)
-	__attribute__((warn_unused_result));
+/* The registry's create function: binds the UDP socket of env->cfg->sgi and joins the loop. Devices come through
+ * device_add; each one's IP address becomes its key in the device table. 0 and *out (freed through
+ * out->ops->free), or -errno with the reason logged. */
+int lpw_sgi_create(const lpw_binding_env_t *env, lpw_binding_t *out) __attribute__((warn_unused_result));
+
+/* The bound UDP port (tests listen on port 0). */
+uint16_t lpw_sgi_port(const lpw_binding_t *b);
 
 #endif

@@ -531,19 +531,19 @@ static void test_diff(void **state)
 	FILE *out = open_memstream(&text, &len);
 	int restart = lpw_config_diff(a, b, out);
 	fclose(out);
-	/* gateway_id, bindings.nidd_sgi.port and the 4 server/device changes need a restart (the data path keeps the
-	 * configuration it was built from); log and MQTT settings apply now */
-	assert_int_equal(restart, 6);
+	/* gateway_id and bindings.nidd_sgi.port need a restart; log, MQTT, server and device changes apply now (the
+	 * gateway applies the device table's changes) */
+	assert_int_equal(restart, 2);
 	assert_non_null(strstr(text, "gateway_id: gw-01 -> gw-02; needs a restart\n"));
 	assert_non_null(strstr(text, "bindings.nidd_sgi.port: 5685 -> 5686; needs a restart\n"));
 	assert_non_null(strstr(text, "log.level: info -> debug; applies now\n"));
 	assert_non_null(strstr(text, "mqtt.port: 1883 -> 1884; applies now\n"));
 	assert_non_null(strstr(text, "mqtt.password: changed; applies now\n"));
 	assert_null(strstr(text, "\"p\"")); /* never a secret */
-	assert_non_null(strstr(text, "servers.bs: removed; needs a restart\n"));
-	assert_non_null(strstr(text, "devices.dev-1: changed; needs a restart\n")); /* lost its bootstrap server */
-	assert_non_null(strstr(text, "devices.dev-2: removed; needs a restart\n"));
-	assert_non_null(strstr(text, "devices.dev-3: added; needs a restart\n"));
+	assert_non_null(strstr(text, "servers.bs: removed; applies now\n"));
+	assert_non_null(strstr(text, "devices.dev-1: changed; applies now\n")); /* lost its bootstrap server */
+	assert_non_null(strstr(text, "devices.dev-2: removed; applies now\n"));
+	assert_non_null(strstr(text, "devices.dev-3: added; applies now\n"));
 	assert_null(strstr(text, "state_dir"));
 	assert_null(strstr(text, "servers.lwm2m"));
 	free(text);
@@ -556,7 +556,7 @@ static void test_diff(void **state)
 	fclose(out);
 	assert_string_equal(text, "");
 	free(text);
-	assert_int_equal(lpw_config_diff(a, b, NULL), 6);
+	assert_int_equal(lpw_config_diff(a, b, NULL), 2);
 	lpw_config_free(a);
 	lpw_config_free(b);
 	lpw_config_free(c);

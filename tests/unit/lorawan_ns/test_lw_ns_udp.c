@@ -23,6 +23,7 @@
 #include "bindings/lorawan/lw_frame.h"
 #include "bindings/lorawan/lw_ns_udp.h"
 #include "hal/pktfwd.h"
+#include "tests/unit/common/test_host.h"
 
 #define EUI_A 0xAAAAAAAAAAAAAAAAULL
 #define EUI_B 0xBBBBBBBBBBBBBBBBULL
@@ -46,7 +47,7 @@ struct rec {
 	int64_t deadline;
 	uint32_t handle;
 	lw_tx_result_t result;
-	const lpw_config_device_t *dev;
+	const lpw_device_t *dev;
 };
 
 struct env {
@@ -57,12 +58,14 @@ struct env {
 	lpw_config_t cfg;
 	lpw_config_device_t devs[2];
 	lw_ns_t ns;
+	test_host_t th;
+	lpw_device_t *h[2]; /* device handles of devs[] */
 	struct rec rec;
 	lpw_stats_t stats;
 	int a, b;
 };
 
-static void h_uplink(void *as, const lpw_config_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
+static void h_uplink(void *as, lpw_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
 		     bool confirmed)
 {
 	struct rec *r = as;
@@ -74,14 +77,14 @@ static void h_uplink(void *as, const lpw_config_device_t *dev, uint8_t fport, co
 	r->confirmed = confirmed;
 }
 
-static void h_rx_open(void *as, const lpw_config_device_t *dev, int64_t deadline)
+static void h_rx_open(void *as, lpw_device_t *dev, int64_t deadline)
 {
 	struct rec *r = as;
 	r->rx_opens++;
 	r->deadline = deadline;
 }
 
-static void h_tx_result(void *as, const lpw_config_device_t *dev, uint32_t handle, lw_tx_result_t res)
+static void h_tx_result(void *as, lpw_device_t *dev, uint32_t handle, lw_tx_result_t res)
 {
 	struct rec *r = as;
 	r->results++;
@@ -89,7 +92,7 @@ static void h_tx_result(void *as, const lpw_config_device_t *dev, uint32_t handl
 	r->result = res;
 }
 
-static void h_joined(void *as, const lpw_config_device_t *dev)
+static void h_joined(void *as, lpw_device_t *dev)
 {
 	((struct rec *)as)->joins++;
 }
@@ -122,7 +125,14 @@ static void start_ns(struct env *e)
 	e->store = lpw_store_open(e->dir, err, sizeof(err));
 	assert_non_null(e->store);
 	lw_as_hooks_t hooks = { h_uplink, h_rx_open, h_tx_result, h_joined, &e->rec };
-	assert_int_equal(lw_ns_udp_new(e->loop, &e->cfg, e->store, &hooks, &e->stats, &e->ns), 0);
+	test_host_init(&e->th);
+	lpw_binding_env_t env = { .loop = e->loop, .cfg = &e->cfg, .store = e->store, .stats = &e->stats,
+				  .host = &e->th.host };
+	assert_int_equal(lw_ns_udp_new(&env, &hooks, &e->ns), 0);
+	for (int i = 0; i < 2; i++) {
+		e->h[i] = test_host_add(&e->th, &e->devs[i]);
+		assert_int_equal(e->ns.ops->device_add(e->ns.self, e->h[i]), 0);
+	}
 	uint16_t port = lw_ns_udp_port(&e->ns);
 	e->a = fwd_socket(port);
 	e->b = fwd_socket(port);
@@ -130,7 +140,10 @@ static void start_ns(struct env *e)
 
 static void stop_ns(struct env *e)
 {
+	for (int i = 0; i < 2; i++)
+		e->ns.ops->device_remove(e->ns.self, e->h[i]);
 	e->ns.ops->free(e->ns.self);
+	test_host_fini(&e->th);
 	lpw_store_close(e->store);
 	close(e->a);
 	close(e->b);
@@ -275,7 +288,7 @@ static lw_ns_udp_counters_t counters(struct env *e)
 
 static int ns_send(struct env *e, const char *text, bool confirmed, bool more, uint32_t *h)
 {
-	return e->ns.ops->send(e->ns.self, &e->devs[0], 1, (const uint8_t *)text, strlen(text), confirmed, more, h);
+	return e->ns.ops->send(e->ns.self, e->h[0], 1, (const uint8_t *)text, strlen(text), confirmed, more, h);
 }
 
 /* --- tests --- */
@@ -290,7 +303,7 @@ static void test_abp_uplink_and_replay(void **state)
 	assert_int_equal(e->rec.uplinks, 0); /* held for dedup_ms */
 	advance(e, 200);
 	assert_int_equal(e->rec.uplinks, 1);
-	assert_ptr_equal(e->rec.dev, &e->devs[0]);
+	assert_ptr_equal(e->rec.dev, e->h[0]);
 	assert_int_equal(e->rec.fport, 1);
 	assert_int_equal(e->rec.len, 5);
 	assert_memory_equal(e->rec.data, "hello", 5);
@@ -324,7 +337,7 @@ static void test_abp_uplink_and_replay(void **state)
 	assert_int_equal(c.mic_failures, 1);
 	assert_int_equal(c.unknown_devaddr, 1);
 	assert_int_equal(c.malformed, 1);
-	assert_int_equal(e->stats.dropped_unknown_device, 1);
+	assert_int_equal(e->th.dropped, 1);
 	assert_int_equal(e->stats.dropped_malformed, 1);
 	assert_int_equal(e->rec.uplinks, 1);
 }
@@ -442,9 +455,9 @@ static void test_payload_limit(void **state)
 	size_t len = abp_up(phy, 1, false, "sf12");
 	push(e, e->a, EUI_A, phy, len, 12, -10.0);
 	advance(e, 200);
-	assert_int_equal(e->ns.ops->max_payload(e->ns.self, &e->devs[0]), 51);
-	assert_int_equal(e->ns.ops->send(e->ns.self, &e->devs[0], 1, big, 52, false, false, &h), -EMSGSIZE);
-	assert_int_equal(e->ns.ops->send(e->ns.self, &e->devs[0], 1, big, 51, false, false, &h), 0);
+	assert_int_equal(e->ns.ops->max_payload(e->ns.self, e->h[0]), 51);
+	assert_int_equal(e->ns.ops->send(e->ns.self, e->h[0], 1, big, 52, false, false, &h), -EMSGSIZE);
+	assert_int_equal(e->ns.ops->send(e->ns.self, e->h[0], 1, big, 51, false, false, &h), 0);
 	lpw_pktfwd_msg_t m;
 	assert_true(pull_resp(e->a, 500, &m));
 	assert_int_equal(m.txpk.sf, 12);
@@ -574,7 +587,7 @@ static void test_otaa_join(void **state)
 	push(e, e->a, EUI_A, phy, len, 9, 1.0);
 	advance(e, 200);
 	assert_int_equal(e->rec.uplinks, 1);
-	assert_ptr_equal(e->rec.dev, &e->devs[1]);
+	assert_ptr_equal(e->rec.dev, e->h[1]);
 	assert_memory_equal(e->rec.data, "joined", 6);
 	assert_int_equal(counters(e).joins, 1);
 }

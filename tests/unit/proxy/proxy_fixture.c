@@ -13,18 +13,23 @@
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
 
-static int capture_send(void *arg, const lpw_config_device_t *dev, int server, const uint8_t *data, size_t len)
+static int capture_send(void *arg, lpw_device_t *dev, const lpw_downlink_t *dl)
 {
 	fx_t *fx = arg;
 	assert_true(fx->ndown < FX_MAX_DOWN);
 	fx_datagram_t *d = &fx->down[fx->ndown++];
-	d->dev = dev;
-	d->data = malloc(len);
+	d->dev = lpw_device_config(dev);
+	d->data = malloc(dl->len);
 	assert_non_null(d->data);
-	memcpy(d->data, data, len);
-	d->len = len;
+	memcpy(d->data, dl->data, dl->len);
+	d->len = dl->len;
 	d->at_ms = lpw_clock_now_ms(fx->clock);
 	return 0;
+}
+
+static void fake_traits(void *arg, const lpw_device_t *dev, lpw_binding_traits_t *out)
+{
+	*out = ((fx_t *)arg)->traits;
 }
 
 static void capture_state(void *arg, const lpw_proxy_device_state_t *st)
@@ -102,12 +107,19 @@ int fx_setup(void **state)
 	assert_non_null(fx->clock);
 	fx->loop = lpw_loop_new(fx->clock);
 	assert_non_null(fx->loop);
-	fx->hooks = (lpw_proxy_hooks_t){capture_send, capture_state, capture_event, fx};
-	fx->px = lpw_proxy_new(fx->loop, &fx->cfg, &fx->stats, &fx->hooks, NULL);
-	/* every device has been heard (its SGi address is known) and registers without Q: requests leave at once */
-	for (size_t i = 0; fx->px && i < fx->cfg.ndevices; i++)
-		lpw_proxy_reachable(fx->px, &fx->cfg.devices[i], 0);
+	fx->hooks = (lpw_proxy_hooks_t){capture_state, capture_event, fx};
+	fx->south = (lpw_southbound_t){capture_send, fake_traits, fx};
+	fx->traits = (lpw_binding_traits_t){.max_message_size_now = 1358, .max_message_size = 1358,
+	                                    .proxy_retransmits = true};
+	fx->px = lpw_proxy_new(fx->loop, &fx->cfg, &fx->stats, &fx->hooks, &fx->south, NULL);
 	assert_non_null(fx->px);
+	/* every device has been heard (its SGi address is known) and registers without Q: requests leave at once */
+	for (size_t i = 0; i < fx->cfg.ndevices; i++) {
+		fx->h[i] = lpw_device_new(&fx->cfg.devices[i], (uint32_t)i + 1);
+		assert_non_null(fx->h[i]);
+		assert_int_equal(lpw_proxy_device_add(fx->px, fx->h[i]), 0);
+		lpw_proxy_reachable(fx->px, fx->h[i], 0);
+	}
 	/* one link per (device, server): a; a; a, b, bs */
 	assert_int_equal(fake_link_count(), 5);
 	*state = fx;
@@ -118,6 +130,8 @@ int fx_teardown(void **state)
 {
 	fx_t *fx = *state;
 	lpw_proxy_free(fx->px);
+	for (size_t i = 0; i < FX_NDEVICES; i++)
+		lpw_device_free(fx->h[i]);
 	size_t leaked = fake_link_count(); /* the proxy must free every link it made */
 	/* gauges describe live links: none are left once the proxy is gone */
 	uint32_t up = fx->stats.upstream_up, down = fx->stats.upstream_down;
@@ -183,7 +197,7 @@ int fx_uplink(fx_t *fx, int dev, const coap_pdu_t *pdu)
 
 int fx_uplink_bytes(fx_t *fx, int dev, const uint8_t *data, size_t len)
 {
-	return lpw_proxy_uplink(fx->px, &fx->devices[dev], LPW_SERVER_ANY, data, len);
+	return lpw_proxy_uplink(fx->px, fx->h[dev], LPW_SERVER_ANY, data, len);
 }
 
 coap_pdu_t *fx_down(fx_t *fx, size_t i)

@@ -48,6 +48,9 @@ typedef struct {
 	lpw_config_t cfg;
 	lpw_stats_t stats;
 	lpw_proxy_hooks_t hooks;
+	lpw_southbound_t south;
+	lpw_binding_traits_t traits; /* what the fake binding says of every device (SGi-like by default) */
+	lpw_device_t *h[FX_NDEVICES]; /* device handles, by index */
 	lpw_proxy_t *px;
 	fx_datagram_t down[FX_MAX_DOWN]; /* what the proxy sent to devices, in order */
 	size_t ndown;
