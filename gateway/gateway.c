@@ -68,23 +68,9 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 /* Every enabled row of the registry, created with the same environment; the gateway knows no binding by name. */
 static int start_bindings(gateway_t *g)
 {
-	lpw_binding_env_t env = {.loop = g->loop, .cfg = g->cfg, .store = g->store, .stats = &g->stats,
-	                         .host = lpw_router_host(g->router)};
-	for (size_t i = 0; i < lpw_binding_registry_len; i++) {
-		const lpw_binding_desc_t *row = &lpw_binding_registry[i];
-		if (!row->enabled(g->cfg))
-			continue;
-		lpw_binding_t b;
-		int rc = row->create(&env, &b);
-		if (rc < 0)
-			return rc;
-		if (lpw_router_attach(g->router, row->kind, b) < 0) {
-			b.ops->free(b.self);
-			return -EEXIST;
-		}
-		LPW_INFO("gateway", "binding %s started", row->name);
-	}
-	return 0;
+	g->binding_env = (lpw_binding_env_t){.loop = g->loop, .cfg = g->cfg, .store = g->store, .stats = &g->stats,
+	                                     .host = lpw_router_host(g->router)};
+	return lpw_router_start_bindings(g->router, lpw_binding_registry, lpw_binding_registry_len, &g->binding_env);
 }
 
 /* Bindings switched on or off need a restart: a binding owns sockets and devices from its start. */
@@ -147,6 +133,7 @@ static void reload(gateway_t *g)
 	fclose(out);
 	lpw_config_t *old = g->cfg;
 	g->cfg = next; /* nothing points into the old configuration any more */
+	g->binding_env.cfg = next;
 	lpw_config_free(old);
 	LPW_NOTICE("gateway", "configuration reloaded:\n%s", report ? report : "");
 	if (restart > 0)

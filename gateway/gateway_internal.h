@@ -27,6 +27,7 @@ typedef struct {
 	lpw_router_t *router;
 	lpw_proxy_t *proxy;
 	lpw_proxy_hooks_t proxy_hooks;
+	lpw_binding_env_t binding_env; /* what every binding was created with */
 	lpw_stats_t stats;
 	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
 	int sigfd;

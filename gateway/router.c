@@ -155,6 +155,26 @@ int lpw_router_attach(lpw_router_t *r, lpw_binding_kind_t kind, lpw_binding_t bi
 	return 0;
 }
 
+int lpw_router_start_bindings(lpw_router_t *r, const lpw_binding_desc_t *rows, size_t nrows, const lpw_binding_env_t *env)
+{
+	for (size_t i = 0; i < nrows; i++) {
+		const lpw_binding_desc_t *row = &rows[i];
+		if (!row->enabled(env->cfg))
+			continue;
+		lpw_binding_t b;
+		int rc = row->create(env, &b);
+		if (rc < 0)
+			return rc;
+		if (lpw_router_attach(r, row->kind, b) < 0) {
+			LPW_ERR("router", "binding %s is in the registry twice", row->name);
+			b.ops->free(b.self);
+			return -EEXIST;
+		}
+		LPW_INFO("router", "binding %s started", row->name);
+	}
+	return 0;
+}
+
 bool lpw_router_running(const lpw_router_t *r, lpw_binding_kind_t kind)
 {
 	return (unsigned)kind < LPW_BINDING_COUNT && r->bindings[kind].ops;

@@ -30,6 +30,12 @@ void lpw_router_set_northbound(lpw_router_t *r, const lpw_northbound_t *north);
 const lpw_binding_host_t *lpw_router_host(lpw_router_t *r);
 const lpw_southbound_t *lpw_router_southbound(lpw_router_t *r);
 
+/* Creates every row of rows (the registry, or a test's) that env->cfg enables, with the same environment, and
+ * attaches it. env: borrowed, must outlive the router (env->host should be lpw_router_host(r)). 0, or the first
+ * failing row's -errno (its reason logged by the binding). */
+int lpw_router_start_bindings(lpw_router_t *r, const lpw_binding_desc_t *rows, size_t nrows, const lpw_binding_env_t *env)
+	__attribute__((warn_unused_result));
+
 /* Ownership of the binding passes to the router. -EEXIST if that kind is attached already. */
 int lpw_router_attach(lpw_router_t *r, lpw_binding_kind_t kind, lpw_binding_t binding);
 bool lpw_router_running(const lpw_router_t *r, lpw_binding_kind_t kind);
