@@ -109,6 +109,29 @@ static bool link_unchanged(const struct px_server *s, const lpw_config_device_t 
 	       lpw_config_tls_equal(&old->tls, &cfg->tls);
 }
 
+static bool named_in(const lpw_config_device_t *cfg, const char *name)
+{
+	for (unsigned i = 0; i <= cfg->nservers; i++) {
+		const lpw_config_server_t *srv = server_at(cfg, i);
+		if (srv && strcmp(srv->name, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The device's registration moves with it to the server that replaced its old one: the device believes it is
+ * registered, so the gateway registers it at the new server as it does after a reconnect. */
+static void take_registration(struct px_server *to, const struct px_server *from)
+{
+	uint8_t blob[8192];
+	size_t n = 0;
+	if (!lpw_reg_is_registered(from->reg) || lpw_reg_serialise(from->reg, blob, sizeof(blob), &n) < 0 ||
+	    lpw_reg_deserialise(to->reg, blob, n) < 0)
+		return;
+	to->restored = lpw_reg_is_registered(to->reg);
+	px_reg_save(to);
+}
+
 static void drop_link(struct pdev *d, struct px_server *s, bool forget)
 {
 	px_queue_refuse(d, s); /* the server loses this connection: it gets its answer now */
@@ -147,6 +170,12 @@ void lpw_proxy_device_update(lpw_proxy_t *px, lpw_device_t *dev, const lpw_confi
 			prev[j] = NULL;
 		}
 		next[i] = px_server_open(d, i, srv);
+		struct px_server *replaced = prev[i] && !named_in(cfg, lpw_uplink_server(prev[i]->link)->name) ? prev[i] : NULL;
+		if (next[i] && replaced && !next[i]->restored) {
+			LPW_NOTICE("proxy", "%s: server %s replaces %s: registering the device there", cfg->id, srv->name,
+			           lpw_uplink_server(replaced->link)->name);
+			take_registration(next[i], replaced);
+		}
 		if (!next[i])
 			LPW_ERR("proxy", "%s: no link to %s (out of memory)", cfg->id, srv->name);
 		else if (next[i]->restored && lpw_uplink_connect(next[i]->link) < 0)
