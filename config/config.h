@@ -93,6 +93,7 @@ typedef struct {
 	uint16_t port;
 	uint32_t max_message_size; /* default 1358: NAS limit, seed 001 App. D */
 	uint32_t awake_time_s;     /* a queue-mode device listens this long after it sent (default 93) */
+	uint32_t receive_buffer;   /* SO_RCVBUF of the socket, bytes (default 8 MiB) */
 } lpw_config_sgi_t;
 
 typedef enum { LPW_REGION_EU868, LPW_REGION_US915 } lpw_config_region_t;

@@ -772,6 +772,9 @@ static const lpw_cfg_key_t sgi_keys[] = {
 	/* LwM2M 1.1.1 §6.5: a queue-mode client listens for MAX_TRANSMIT_WAIT (93 s by default) after it sent */
 	{ .name = "awake_time", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, sgi.awake_time_s),
 	  .min = 1, .max = 86400, .def = "93", .help = "seconds a queue-mode device listens after it sent" },
+	/* a burst of thousands of devices must wait in the kernel while the loop serves TCP, not be dropped */
+	{ .name = "receive_buffer", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, sgi.receive_buffer),
+	  .min = 65536, .max = 268435456, .def = "8388608", .help = "UDP receive buffer, bytes" },
 	{ 0 },
 };
 

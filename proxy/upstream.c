@@ -19,24 +19,35 @@
 #include "core/log.h"
 #include "proxy/alerts.h"
 
-#define MAX_CONTEXTS 8 /* size classes: a handful, not one per device (DESIGN.md decision 1) */
+/* Sessions per libcoap context. libcoap 4.3.1 walks every session of a context on each coap_io_process() and
+ * coap_io_do_epoll() (coap_io_prepare_io: keepalive, CSM and connect timeouts), so one context with 10 000
+ * sessions costs a walk of 10 000 per event; contexts of this many keep the walk short. A context is also what
+ * carries a CSM Max-Message-Size (DESIGN.md decision 1): each size class has its own shards. */
+#define SESSIONS_PER_CONTEXT 64
+#define SWEEP_MS 1000 /* every context's timers looked at, at least this often */
 /* Sessions being opened at once. A restart with thousands of devices would otherwise send thousands of SYNs in
  * one instant, more than a server's listen backlog takes (libcoap's own is 5): the rest wait their turn. */
 #define MAX_CONNECTING 32
 
+/* One libcoap context: a size class's shard. */
 struct size_class {
+	lpw_upstream_t *up;
 	coap_context_t *ctx;
 	uint32_t max_message_size;
 	int fd;
+	unsigned links;  /* links assigned to it */
+	bool dirty;      /* a session was made, used or released outside its I/O: its timers need a look */
+	struct size_class *next_dirty;
 };
 
 struct lpw_upstream {
 	lpw_loop_t *loop;
 	const lpw_config_upstream_t *cfg;
 	const lpw_upstream_hooks_t *hooks;
-	struct size_class classes[MAX_CONTEXTS];
-	size_t nclasses;
-	lpw_timer_t io_timer; /* libcoap's own retransmit/keepalive/CSM deadlines */
+	struct size_class **classes; /* owned, each allocated on its own: loop callbacks hold pointers to them */
+	size_t nclasses, cap;
+	struct size_class *dirty;    /* contexts whose timers need coap_io_prepare_epoll before the loop sleeps */
+	lpw_timer_t io_timer;        /* the periodic sweep over every context */
 	int last_alert;       /* TLS alert seen in libcoap's log during the current I/O turn, -1 none */
 	unsigned connecting;  /* links in LPW_LINK_CONNECTING */
 	lpw_uplink_t *wait_head, **wait_tail; /* links waiting for a connecting slot, in order */
@@ -259,64 +270,76 @@ static void on_server_request(coap_resource_t *resource, coap_session_t *session
 		link->up->hooks->request(link->owner, link, request);
 }
 
+static void mark_dirty(struct size_class *cls)
+{
+	if (cls->dirty)
+		return;
+	cls->dirty = true;
+	cls->next_dirty = cls->up->dirty;
+	cls->up->dirty = cls;
+}
+
 static void process_class(lpw_upstream_t *up, struct size_class *cls)
 {
 	up->last_alert = -1;
 	log_owner = up;
-	coap_io_process(cls->ctx, COAP_IO_NO_WAIT);
+	coap_io_process(cls->ctx, COAP_IO_NO_WAIT); /* also arms the context's own timerfd, which our loop watches */
 }
 
 static void on_coap_fd(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 {
-	lpw_upstream_t *up = arg;
-	for (size_t i = 0; i < up->nclasses; i++)
-		if (up->classes[i].fd == fd)
-			process_class(up, &up->classes[i]);
+	struct size_class *cls = arg;
+	process_class(cls->up, cls);
 }
 
+/* libcoap's timers fire through each context's timerfd (inside its epoll fd, which our loop watches); the sweep
+ * only covers deadlines nothing re-armed. */
 static void on_io_timer(lpw_timer_t *t, int64_t now)
 {
 	lpw_upstream_t *up = lpw_container_of(t, lpw_upstream_t, io_timer);
 	for (size_t i = 0; i < up->nclasses; i++)
-		process_class(up, &up->classes[i]);
+		process_class(up, up->classes[i]);
+	if (up->nclasses && lpw_loop_timer_in(up->loop, &up->io_timer, SWEEP_MS) < 0)
+		LPW_ERR("upstream", "cannot arm the libcoap sweep");
 }
 
-/* Before the loop sleeps: wake up for libcoap's nearest deadline. */
+/* Before the loop sleeps: the contexts touched outside their own I/O set their next deadline (the others did
+ * in coap_io_process), so nothing walks every session on every turn. */
 static void prepare(lpw_loop_t *loop, void *arg)
 {
 	lpw_upstream_t *up = arg;
 	coap_tick_t now;
 	coap_ticks(&now);
-	unsigned int wait = 0;
-	for (size_t i = 0; i < up->nclasses; i++) {
-		unsigned int w = coap_io_prepare_epoll(up->classes[i].ctx, now);
-		if (w && (!wait || w < wait))
-			wait = w;
+	while (up->dirty) {
+		struct size_class *cls = up->dirty;
+		up->dirty = cls->next_dirty;
+		cls->dirty = false;
+		coap_io_prepare_epoll(cls->ctx, now);
 	}
-	if (wait) {
-		if (lpw_loop_timer_in(loop, &up->io_timer, wait) < 0)
-			LPW_ERR("upstream", "cannot arm libcoap timer");
-	} else {
-		lpw_loop_timer_clear(loop, &up->io_timer);
-	}
+	if (up->nclasses && !lpw_timer_armed(&up->io_timer) && lpw_loop_timer_in(loop, &up->io_timer, SWEEP_MS) < 0)
+		LPW_ERR("upstream", "cannot arm the libcoap sweep");
 }
 
 /* Options the gateway carries without understanding them; libcoap would answer 4.02 to unknown critical ones. */
 static const uint16_t carried_options[] = {9 /* OSCORE */, 16 /* Hop-Limit */, 252 /* Echo */,
                                            258 /* No-Response */, 292 /* Request-Tag */};
 
-static struct size_class *class_for(lpw_upstream_t *up, uint32_t max_message_size)
+static struct size_class *new_class(lpw_upstream_t *up, uint32_t max_message_size)
 {
-	for (size_t i = 0; i < up->nclasses; i++)
-		if (up->classes[i].max_message_size == max_message_size)
-			return &up->classes[i];
-	if (up->nclasses == MAX_CONTEXTS) {
-		LPW_WARN("upstream", "more than %d message size classes; using the first", MAX_CONTEXTS);
-		return &up->classes[0];
+	if (up->nclasses == up->cap) {
+		size_t cap = up->cap ? up->cap * 2 : 8;
+		struct size_class **c = realloc(up->classes, cap * sizeof(*c));
+		if (!c)
+			return NULL;
+		up->classes = c;
+		up->cap = cap;
 	}
-	coap_context_t *ctx = coap_new_context(NULL);
-	if (!ctx)
+	struct size_class *cls = calloc(1, sizeof(*cls));
+	coap_context_t *ctx = cls ? coap_new_context(NULL) : NULL;
+	if (!ctx) {
+		free(cls);
 		return NULL;
+	}
 	coap_register_event_handler(ctx, on_event);
 	coap_register_response_handler(ctx, on_response);
 	coap_context_set_csm_timeout(ctx, up->cfg->csm_timeout_s);
@@ -332,17 +355,27 @@ static struct size_class *class_for(lpw_upstream_t *up, uint32_t max_message_siz
 		coap_register_request_handler(unknown, methods[i], on_server_request);
 	coap_add_resource(ctx, unknown);
 
-	struct size_class *cls = &up->classes[up->nclasses];
-	cls->ctx = ctx;
-	cls->max_message_size = max_message_size;
-	cls->fd = coap_context_get_coap_fd(ctx);
-	if (cls->fd < 0 || lpw_loop_add_fd(up->loop, cls->fd, EPOLLIN, on_coap_fd, up) < 0) {
+	*cls = (struct size_class){.up = up, .ctx = ctx, .max_message_size = max_message_size,
+	                           .fd = coap_context_get_coap_fd(ctx)};
+	if (cls->fd < 0 || lpw_loop_add_fd(up->loop, cls->fd, EPOLLIN, on_coap_fd, cls) < 0) {
 		LPW_ERR("upstream", "libcoap has no epoll descriptor to join our loop");
 		coap_free_context(ctx);
+		free(cls);
 		return NULL;
 	}
-	up->nclasses++;
+	up->classes[up->nclasses++] = cls;
 	return cls;
+}
+
+/* A context of the size class with room for one more session (the newest is the one that may have room). */
+static struct size_class *class_for(lpw_upstream_t *up, uint32_t max_message_size)
+{
+	for (size_t i = up->nclasses; i > 0; i--) {
+		struct size_class *cls = up->classes[i - 1];
+		if (cls->max_message_size == max_message_size && cls->links < SESSIONS_PER_CONTEXT)
+			return cls;
+	}
+	return new_class(up, max_message_size);
 }
 
 lpw_upstream_t *lpw_upstream_new(lpw_loop_t *loop, const lpw_config_upstream_t *cfg, const lpw_upstream_hooks_t *hooks)
@@ -377,9 +410,11 @@ void lpw_upstream_free(lpw_upstream_t *up)
 	lpw_loop_timer_clear(up->loop, &up->admit_timer);
 	lpw_loop_del_prepare(up->loop, prepare, up);
 	for (size_t i = 0; i < up->nclasses; i++) {
-		lpw_loop_del_fd(up->loop, up->classes[i].fd);
-		coap_free_context(up->classes[i].ctx);
+		lpw_loop_del_fd(up->loop, up->classes[i]->fd);
+		coap_free_context(up->classes[i]->ctx);
+		free(up->classes[i]);
 	}
+	free(up->classes);
 	if (log_owner == up)
 		log_owner = NULL;
 	free(up);
@@ -391,6 +426,7 @@ static void on_release_timer(lpw_timer_t *t, int64_t now)
 	if (link->dead_session) {
 		coap_session_release(link->dead_session);
 		link->dead_session = NULL;
+		mark_dirty(link->cls);
 	}
 }
 
@@ -413,6 +449,7 @@ lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev,
 		free(link);
 		return NULL;
 	}
+	link->cls->links++;
 	link->up = up;
 	link->dev = dev;
 	link->srv = srv;
@@ -451,6 +488,8 @@ void lpw_uplink_free(lpw_uplink_t *link)
 	}
 	if (link->dead_session)
 		coap_session_release(link->dead_session);
+	link->cls->links--;
+	mark_dirty(link->cls);
 	free(link);
 }
 
@@ -579,6 +618,7 @@ static int open_session(lpw_uplink_t *link)
 		return -ENOMEM;
 	link->session = s;
 	coap_session_set_app_data(s, link);
+	mark_dirty(link->cls);
 	set_state(link, LPW_LINK_CONNECTING, "connecting");
 	LPW_DEBUG("upstream", "%s -> %s: connecting to %s", link->dev->id, link->srv->name, link->srv->uri);
 	return 0;

@@ -13,6 +13,7 @@
 #include "core/log.h"
 
 #define SGI_DATAGRAM_MAX 65535
+#define SGI_BATCH 16 /* datagrams per recvmmsg(): one system call for a burst */
 
 /* The binding's per-device state (LPW_SLOT_BINDING). */
 struct peer {
@@ -25,7 +26,10 @@ struct sgi {
 	const lpw_config_t *cfg;
 	const lpw_binding_host_t *host;
 	int fd;
-	uint8_t buf[SGI_DATAGRAM_MAX];
+	struct mmsghdr msgs[SGI_BATCH];
+	struct iovec iov[SGI_BATCH];
+	struct sockaddr_storage from[SGI_BATCH];
+	uint8_t buf[SGI_BATCH][SGI_DATAGRAM_MAX];
 };
 
 /* The device table key of an address: 4 bytes for IPv4 (also IPv4-mapped IPv6), 16 for IPv6. */
@@ -57,33 +61,45 @@ static size_t identity_key(const char *ip, uint8_t out[16])
 	return 0;
 }
 
+static void deliver(struct sgi *b, const struct sockaddr_storage *from, socklen_t fromlen, const uint8_t *data,
+                    size_t len)
+{
+	const lpw_binding_host_t *h = b->host;
+	uint8_t key[16];
+	size_t klen = addr_key(from, key);
+	lpw_device_t *dev = klen ? h->find_key(h->ctx, LPW_BINDING_NIDD_SGI, key, klen) : NULL;
+	struct peer *p = dev ? lpw_device_slot(dev, LPW_SLOT_BINDING) : NULL;
+	if (!p) {
+		h->dropped(h->ctx, LPW_BINDING_NIDD_SGI);
+		return;
+	}
+	p->addr = *from;
+	p->addrlen = fromlen;
+	h->uplink(h->ctx, dev, LPW_SERVER_ANY, data, len);
+	/* A device that just sent is listening (LwM2M 1.1.1 §6.5: a queue-mode client stays awake for
+	 * MAX_TRANSMIT_WAIT, 93 s by default, after its last message). */
+	h->reachable(h->ctx, dev, b->cfg->sgi.awake_time_s * 1000);
+}
+
 static void on_readable(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 {
 	struct sgi *b = arg;
-	const lpw_binding_host_t *h = b->host;
-	for (int budget = 0; budget < 64; budget++) { /* bounded, so one busy socket cannot starve the loop */
-		struct sockaddr_storage from;
-		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(fd, b->buf, sizeof(b->buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
+	for (int budget = 0; budget < 4; budget++) { /* bounded, so one busy socket cannot starve the loop */
+		for (int i = 0; i < SGI_BATCH; i++) {
+			b->iov[i] = (struct iovec){b->buf[i], sizeof(b->buf[i])};
+			b->msgs[i].msg_hdr = (struct msghdr){.msg_name = &b->from[i], .msg_namelen = sizeof(b->from[i]),
+			                                     .msg_iov = &b->iov[i], .msg_iovlen = 1};
+		}
+		int n = recvmmsg(fd, b->msgs, SGI_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				LPW_WARN("sgi", "recvfrom: %s", strerror(errno));
+				LPW_WARN("sgi", "recvmmsg: %s", strerror(errno));
 			return;
 		}
-		uint8_t key[16];
-		size_t klen = addr_key(&from, key);
-		lpw_device_t *dev = klen ? h->find_key(h->ctx, LPW_BINDING_NIDD_SGI, key, klen) : NULL;
-		struct peer *p = dev ? lpw_device_slot(dev, LPW_SLOT_BINDING) : NULL;
-		if (!p) {
-			h->dropped(h->ctx, LPW_BINDING_NIDD_SGI);
-			continue;
-		}
-		p->addr = from;
-		p->addrlen = fromlen;
-		h->uplink(h->ctx, dev, LPW_SERVER_ANY, b->buf, (size_t)n);
-		/* A device that just sent is listening (LwM2M 1.1.1 §6.5: a queue-mode client stays awake for
-		 * MAX_TRANSMIT_WAIT, 93 s by default, after its last message). */
-		h->reachable(h->ctx, dev, b->cfg->sgi.awake_time_s * 1000);
+		for (int i = 0; i < n; i++)
+			deliver(b, &b->from[i], b->msgs[i].msg_hdr.msg_namelen, b->buf[i], b->msgs[i].msg_len);
+		if (n < SGI_BATCH)
+			return;
 	}
 }
 
@@ -182,6 +198,18 @@ static const lpw_binding_ops_t sgi_ops = {
 	.free = sgi_free,
 };
 
+/* SO_RCVBUFFORCE passes the kernel's net.core.rmem_max where we may (CAP_NET_ADMIN); else the plain option,
+ * which the kernel caps. The size we got is logged when it is less than asked. */
+static void size_receive_buffer(int fd, uint32_t want)
+{
+	int v = (int)want, got = 0;
+	socklen_t len = sizeof(got);
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == 0 && (uint32_t)got / 2 < want)
+		LPW_WARN("sgi", "receive buffer is %d bytes, not the %u configured: raise net.core.rmem_max", got / 2, want);
+}
+
 static int open_socket(const lpw_config_sgi_t *c)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_PASSIVE};
@@ -203,6 +231,7 @@ static int open_socket(const lpw_config_sgi_t *c)
 		return -err;
 	}
 	freeaddrinfo(res);
+	size_receive_buffer(fd, c->receive_buffer);
 	return fd;
 }
 

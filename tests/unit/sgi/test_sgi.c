@@ -38,7 +38,7 @@ static int setup(void **state)
 	fx->clock = lpw_clock_new_real();
 	fx->loop = lpw_loop_new(fx->clock);
 	fx->cfg.sgi = (lpw_config_sgi_t){.enabled = true, .listen = "127.0.0.1", .port = 0, .max_message_size = 1358,
-	                                 .awake_time_s = 93};
+	                                 .awake_time_s = 93, .receive_buffer = 1 << 20};
 	fx->devs[0] = (lpw_config_device_t){.id = "d0", .binding = LPW_BINDING_NIDD_SGI, .identity = "127.0.0.2"};
 	fx->devs[1] = (lpw_config_device_t){.id = "d1", .binding = LPW_BINDING_NIDD_SGI, .identity = "127.0.0.3"};
 	fx->cfg.devices = fx->devs;
