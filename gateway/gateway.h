@@ -1,4 +1,6 @@
-/* The gateway: builds every module from the configuration, runs the loop, handles signals. */
+/* The gateway: builds every module from the configuration, runs the loop, handles signals and reloads.
+ * gateway/ is the only code that walks the binding registry and the only place where modules meet: the device
+ * table (devtab.h), the router (router.h: bindings <-> proxy), telemetry. */
 #ifndef LPW_GATEWAY_H
 #define LPW_GATEWAY_H
 

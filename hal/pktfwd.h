@@ -1,4 +1,5 @@
-/* The concentrator link: Semtech UDP packet-forwarder protocol v2 ("GWMP", PROTOCOL.TXT of
+/* hal/ talks to hardware and decides nothing about protocols above it; it uses core/ only.
+ * The concentrator link: Semtech UDP packet-forwarder protocol v2 ("GWMP", PROTOCOL.TXT of
  * semtech/packet_forwarder): datagram parsing and building, and a UDP server for several forwarders at once. */
 #ifndef LPW_HAL_PKTFWD_H
 #define LPW_HAL_PKTFWD_H
