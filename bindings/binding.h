@@ -26,6 +26,8 @@
 #include "core/stats.h"
 #include "core/store.h"
 
+_Static_assert(LPW_BINDING_COUNT <= LPW_STATS_BINDINGS, "every binding kind has its per-binding counters");
+
 /* What became of a downlink, for bindings that learn it (SCEF delivery status, LoRaWAN delivery reports). */
 typedef enum {
 	LPW_DELIVERY_OK,       /* delivered to the device */

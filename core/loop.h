@@ -1,6 +1,6 @@
 /* The one event loop: epoll for file descriptors, the timer heap for deadlines, one clock read per turn.
  * core/ is the bottom layer (log, clock, timers, loop, stats, store): it knows no protocol and includes nothing of
- * ours outside core/ (stats.h names binding kinds from config.h, nothing else). */
+ * ours outside core/. */
 #ifndef LPW_LOOP_H
 #define LPW_LOOP_H
 

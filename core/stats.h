@@ -5,12 +5,15 @@
 
 #include <stdint.h>
 
-#include "config/config.h"
+
+/* Per-binding counters are indexed by binding kind (config.h's lpw_binding_kind_t); core/ knows only how many
+ * there may be. bindings/binding.h checks that every kind fits. */
+#define LPW_STATS_BINDINGS 8
 
 typedef struct {
 	/* counters */
-	uint64_t msgs_up[LPW_BINDING_COUNT];   /* device -> server, per binding */
-	uint64_t msgs_down[LPW_BINDING_COUNT]; /* server -> device, per binding */
+	uint64_t msgs_up[LPW_STATS_BINDINGS];   /* device -> server, per binding */
+	uint64_t msgs_down[LPW_STATS_BINDINGS]; /* server -> device, per binding */
 	uint64_t dropped_unknown_device;       /* input from an identity no device has */
 	uint64_t dropped_malformed;
 	uint64_t duplicates;                   /* device CONs answered from the cache */

@@ -1,6 +1,8 @@
 /* MQTT telemetry: libmosquitto driven by our epoll loop, our own reconnect back-off, jansson payloads. */
 #include "gateway/telemetry.h"
 
+#include "config/config.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -110,7 +112,7 @@ char *lpw_telemetry_build_status(bool online, const char *version, int64_t start
 				       version, "started", (json_int_t)started_s, "gateway_id", gateway_id));
 }
 
-static json_t *per_binding(const uint64_t counts[LPW_BINDING_COUNT])
+static json_t *per_binding(const uint64_t counts[LPW_STATS_BINDINGS])
 {
 	json_t *obj = json_object();
 	for (int k = 0; obj && k < LPW_BINDING_COUNT; k++) {

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "config/config.h"
 #include "gateway/telemetry.h"
 
 static json_t *parse(char *text)
