@@ -16,7 +16,7 @@ from lpwtest import Daemon, Workdir, config_text, free_port, spawn, wait_for  # 
 
 def device_ip(i):
     """The address sgi-load gives device i."""
-    return f"127.{10 + i // 62500}.{i // 250 % 250}.{i % 250 + 1}"
+    return f"127.{i // 62500}.{i // 250 % 250}.{i % 250 + 2}"
 
 
 def port_taken(port):
@@ -48,7 +48,11 @@ bindings: {{ nidd_sgi: {{ enabled = true; listen = "127.0.0.1"; port = {sgi}; }}
                          capture_output=True, text=True, timeout=seconds + 200)
     gw.stop()
     responder.kill()
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        sys.exit(f"sgi-load exited with {out.returncode}: {out.stderr.strip() or 'no message'}; "
+                 f"gateway log: {work.path}")
+    return json.loads(lines[-1])
 
 
 def main():

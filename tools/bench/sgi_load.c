@@ -2,7 +2,7 @@
  * delivers them), each with one CON request in flight (closed loop) or all at a fixed total rate (open loop).
  * Prints one JSON line: answered, rate, lost, latency percentiles, the kernel's UDP receive-buffer drops during
  * the run, and the gateway's CPU time when its pid is given.
- * Device i has the address 127.(10 + i/62500).(i/250 % 250).(i % 250 + 1) (bench_sgi.py configures the same).
+ * Device i has the address 127.(i/62500).(i/250 % 250).(i % 250 + 2), from 127.0.0.2 on as the integration tests use, (bench_sgi.py configures the same).
  * Usage: sgi-load --gateway PORT --devices N --seconds S [--rate R] [--pid PID] [--timeout-ms T] */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,7 +47,7 @@ static int64_t now_ns(void)
 static void addr_of(int i, struct in_addr *out)
 {
 	char ip[32];
-	snprintf(ip, sizeof(ip), "127.%d.%d.%d", 10 + i / 62500, i / 250 % 250, i % 250 + 1);
+	snprintf(ip, sizeof(ip), "127.%d.%d.%d", i / 62500, i / 250 % 250, i % 250 + 2);
 	inet_pton(AF_INET, ip, out);
 }
 
@@ -79,7 +79,9 @@ static int open_devices(struct run *r)
 		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 		    connect(fd, (struct sockaddr *)&gw, sizeof(gw)) < 0) {
-			perror("device socket");
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof(ip));
+			fprintf(stderr, "sgi-load: device %d at %s: %s\n", i, ip, strerror(errno));
 			return -1;
 		}
 		r->devs[i].fd = fd;
