@@ -185,12 +185,21 @@ static void on_tx_result(void *arg, lpw_device_t *dev, uint32_t handle, lw_tx_re
 	try_send(ad);
 }
 
-static void on_uplink(void *arg, lpw_device_t *h, uint8_t fport, const uint8_t *data, size_t len, bool confirmed)
+/* Whether the proxy answers what the device sent: a CON always (ACK, piggybacked or empty), a NON request with
+ * the server's NON answer; never an ACK, RST, NON response or Empty message. */
+static bool answered(const lpw_coap_header_t *h)
+{
+	if (h->type == COAP_MESSAGE_CON)
+		return true;
+	return h->type == COAP_MESSAGE_NON && h->code != 0 && (h->code >> 5) == 0;
+}
+
+static bool on_uplink(void *arg, lpw_device_t *h, uint8_t fport, const uint8_t *data, size_t len, bool confirmed)
 {
 	lw_as_t *as = arg;
 	struct asdev *ad = asdev_of(h);
 	if (!ad)
-		return;
+		return false;
 	const lpw_config_device_t *dev = dcfg(ad);
 	int server;
 	if (fport == dev->lorawan.fport)
@@ -199,12 +208,12 @@ static void on_uplink(void *arg, lpw_device_t *h, uint8_t fport, const uint8_t *
 		server = LPW_SERVER_BOOTSTRAP;
 	else {
 		LPW_WARN("lorawan", "%s: uplink on FPort %u, which names no server; dropped", dev->id, fport);
-		return;
+		return false;
 	}
 	lpw_coap_header_t hdr;
 	if (lpw_coap_peek(data, len, &hdr) < 0) {
 		as->host->uplink(as->host->ctx, h, server, data, len); /* the proxy rejects it, with its reason */
-		return;
+		return false;
 	}
 	if (ad->con.state != CON_NONE && (hdr.type == COAP_MESSAGE_ACK || hdr.type == COAP_MESSAGE_RST) &&
 	    hdr.mid == ad->con.mid)
@@ -212,9 +221,10 @@ static void on_uplink(void *arg, lpw_device_t *h, uint8_t fport, const uint8_t *
 	/* A CoAP Empty message (code 0.00, CON or NON) only opens RX windows (App. C.3.1.1 step 2). */
 	if (lpw_coap_is_empty(&hdr) && len == 4 && (hdr.type == COAP_MESSAGE_CON || hdr.type == COAP_MESSAGE_NON)) {
 		LPW_DEBUG("lorawan", "%s: CoAP Empty message: RX windows opened, nothing forwarded", dev->id);
-		return;
+		return false;
 	}
 	as->host->uplink(as->host->ctx, h, server, data, len);
+	return answered(&hdr);
 }
 
 static void on_rx_open(void *arg, lpw_device_t *dev, int64_t deadline_ms)

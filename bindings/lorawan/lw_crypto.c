@@ -162,6 +162,7 @@ int lw_crypto_fcnt_rebuild(uint32_t last, bool have_last, uint16_t wire, uint32_
 		*out_fcnt = last;
 		return -EALREADY;
 	}
+	*out_fcnt = last + ahead; /* also on -ERANGE: the value the frame would have, for the log */
 	if (ahead > LW_MAX_FCNT_GAP)
 		return -ERANGE;
 	if (last > UINT32_MAX - ahead)

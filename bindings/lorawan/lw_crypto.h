@@ -57,7 +57,8 @@ bool lw_crypto_mic_equal(const uint8_t a[LW_MIC_LEN], const uint8_t b[LW_MIC_LEN
  * after a join or a fresh ABP session: then the wire value itself). Handles rollover past 65535.
  * -EALREADY when the wire value equals the last one (a retransmission or a replay: the caller decides after
  * checking the MIC with *out_fcnt, which is then set to last), -ERANGE when it is behind the last value or more
- * than LW_MAX_FCNT_GAP ahead (replay, or too many frames lost), -EOVERFLOW past 2^32 - 1. */
+ * than LW_MAX_FCNT_GAP ahead (replay, or too many frames lost; *out_fcnt is then the value it would have, for
+ * logs), -EOVERFLOW past 2^32 - 1. */
 int lw_crypto_fcnt_rebuild(uint32_t last, bool have_last, uint16_t wire, uint32_t *out_fcnt)
 	__attribute__((warn_unused_result));
 

@@ -21,8 +21,11 @@ typedef enum {
 /* What the network server tells the application server. All called from the loop; dev is the device table's
  * handle (the network server keeps its own state in the device's LPW_SLOT_NETWORK). */
 typedef struct {
-	/* An application uplink (FPort >= 1, FRMPayload decrypted). data is borrowed for the call. */
-	void (*uplink)(void *as, lpw_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
+	/* An application uplink (FPort >= 1, FRMPayload decrypted; a retransmitted frame, same FCnt, comes again so
+	 * that the application can answer it again). data is borrowed for the call. Returns true when an answer may
+	 * follow in these RX windows (a request went on to its server): the network server then holds the ACK of a
+	 * confirmed uplink and its MAC answers for it; false lets them go at once, in RX1. */
+	bool (*uplink)(void *as, lpw_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
 	               bool confirmed);
 	/* The device's RX windows after an uplink (any uplink, also a MAC-only one): a downlink queued with send()
 	 * before deadline_ms still goes out in them. Called after uplink(). */

@@ -16,6 +16,7 @@
 
 #define MOD "lorawan"
 #define LW_NS_TOKEN_SLOTS 1024
+#define LW_NS_FORWARDERS 16    /* backhaul delays remembered (the packet-forwarder link's own slot count) */
 
 typedef struct lw_ns_udp lw_ns_udp_t;
 
@@ -72,6 +73,10 @@ struct dev {
 	uint8_t dl_data[LW_PHY_MAX];
 	size_t dl_len;
 	bool inflight;        /* handed to a forwarder, TX_ACK awaited */
+	int tx_window;        /* 0: RX1 (or JOIN_ACCEPT_DELAY1), 1: RX2 */
+	int64_t tx_at_ms;     /* when the PULL_RESP left: the TX_ACK's round trip measures the backhaul */
+	uint8_t tx_phy[LW_PHY_MAX]; /* what went out, for an RX2 retry after TOO_LATE in RX1 */
+	size_t tx_len;
 	bool inflight_app;    /* ... and it carried the application's downlink */
 	uint64_t tx_eui;
 	uint16_t tx_token;
@@ -96,6 +101,12 @@ struct lw_ns_udp {
 	/* Downlinks awaiting TX_ACK by the forwarder's token (sequential per link): a slot is checked, never
 	 * trusted, so a collision only costs a TX_ACK (the wait timer then takes it as sent). */
 	struct dev *by_token[LW_NS_TOKEN_SLOTS];
+	/* One-way delay between each forwarder and us, from TX_ACK round trips: it moves every RX cutoff. */
+	struct backhaul {
+		uint64_t eui;
+		int64_t delay_ms;
+	} backhaul[LW_NS_FORWARDERS];
+	unsigned next_backhaul;
 	uint32_t next_handle;
 	lw_ns_udp_counters_t c;
 	struct lw_mac_counters mac_counters;
@@ -151,21 +162,56 @@ static int make_txpk(lw_ns_udp_t *ns, const struct dev *d, int64_t offset_ms, ui
 	return 0;
 }
 
-/* The window a downlink of len bytes can still make now: RX1 (or JOIN_ACCEPT_DELAY1), else RX2. The duty cycle
- * is checked without recording. Returns 0, -ETIMEDOUT (too late for both), -EAGAIN (duty cycle in both),
- * -EMSGSIZE (too long for the DR of the only window left). */
-static int pick_window(lw_ns_udp_t *ns, const struct dev *d, size_t len, bool join, int64_t *out_off,
-	uint32_t *out_freq, unsigned *out_dr)
+static struct backhaul *backhaul_of(lw_ns_udp_t *ns, uint64_t eui)
 {
-	int64_t elapsed = now_ms(ns) - d->rx_at_ms;
-	int64_t d1 = join ? LW_JOIN_ACCEPT_DELAY1_MS : LW_RECEIVE_DELAY1_MS;
-	int64_t d2 = join ? LW_JOIN_ACCEPT_DELAY2_MS : LW_RECEIVE_DELAY2_MS;
+	for (unsigned i = 0; i < LW_NS_FORWARDERS; i++) /* a bounded table of forwarders, not of devices */
+		if (ns->backhaul[i].eui == eui)
+			return &ns->backhaul[i];
+	return NULL;
+}
+
+static int64_t backhaul_ms(lw_ns_udp_t *ns, uint64_t eui)
+{
+	struct backhaul *b = backhaul_of(ns, eui);
+	return b ? b->delay_ms : 0;
+}
+
+/* A TX_ACK came rtt_ms after its PULL_RESP: half of it is the one-way delay (a moving average, so that one slow
+ * answer does not move every window at once). */
+static void learn_backhaul(lw_ns_udp_t *ns, uint64_t eui, int64_t rtt_ms)
+{
+	struct backhaul *b = backhaul_of(ns, eui);
+	if (!b) {
+		b = &ns->backhaul[ns->next_backhaul++ % LW_NS_FORWARDERS];
+		*b = (struct backhaul){.eui = eui, .delay_ms = rtt_ms / 2};
+		return;
+	}
+	b->delay_ms = (3 * b->delay_ms + rtt_ms / 2) / 4;
+}
+
+/* The latest loop time a PULL_RESP for window w (0: RX1, 1: RX2) may leave. The device opens the window D after
+ * its uplink ended on air; we heard the uplink one backhaul delay after that, and the PULL_RESP needs another to
+ * reach the forwarder, which wants it a margin ahead. */
+static int64_t window_cutoff(lw_ns_udp_t *ns, const struct dev *d, int w, bool join)
+{
+	int64_t delay = w ? (join ? LW_JOIN_ACCEPT_DELAY2_MS : LW_RECEIVE_DELAY2_MS)
+	                  : (join ? LW_JOIN_ACCEPT_DELAY1_MS : LW_RECEIVE_DELAY1_MS);
+	int64_t margin = w ? LW_NS_RX2_MARGIN_MS : LW_NS_RX1_MARGIN_MS;
+	return d->rx_at_ms + delay - 2 * backhaul_ms(ns, d->path.eui) - margin;
+}
+
+/* The window a downlink of len bytes can still make now, from first_window on: RX1 (or JOIN_ACCEPT_DELAY1),
+ * else RX2. The duty cycle is checked without recording. Returns 0, -ETIMEDOUT (too late for both), -EAGAIN
+ * (duty cycle in both), -EMSGSIZE (too long for the DR of the only window left). */
+static int pick_window(lw_ns_udp_t *ns, const struct dev *d, size_t len, bool join, int first_window,
+	int64_t *out_off, uint32_t *out_freq, unsigned *out_dr, int *out_window)
+{
 	int rc = -ETIMEDOUT;
-	for (int w = 0; w < 2; w++) {
+	for (int w = first_window; w < 2; w++) {
 		uint32_t freq;
 		unsigned dr;
 		struct lw_dr_info info;
-		if (elapsed > (w ? d2 - LW_NS_RX2_MARGIN_MS : d1 - LW_NS_RX1_MARGIN_MS))
+		if (now_ms(ns) > window_cutoff(ns, d, w, join))
 			continue;
 		if (w == 0 && lw_region_rx1(ns->region, d->path.freq_hz, d->path.dr,
 				      join ? 0 : ns->cfg->lorawan.rx1_dr_offset, &freq, &dr) != 0)
@@ -182,16 +228,18 @@ static int pick_window(lw_ns_udp_t *ns, const struct dev *d, size_t len, bool jo
 			rc = -EAGAIN;
 			continue;
 		}
-		*out_off = w ? d2 : d1;
+		*out_off = w ? (join ? LW_JOIN_ACCEPT_DELAY2_MS : LW_RECEIVE_DELAY2_MS)
+		             : (join ? LW_JOIN_ACCEPT_DELAY1_MS : LW_RECEIVE_DELAY1_MS);
 		*out_freq = freq;
 		*out_dr = dr;
+		*out_window = w;
 		return 0;
 	}
 	return rc;
 }
 
 /* Hands phy to the best forwarder for the chosen window, records the airtime, arms the TX_ACK wait. */
-static int transmit(struct dev *d, const uint8_t *phy, size_t len, int64_t off, uint32_t freq, unsigned dr)
+static int transmit(struct dev *d, const uint8_t *phy, size_t len, int64_t off, uint32_t freq, unsigned dr, int window)
 {
 	lw_ns_udp_t *ns = d->ns;
 	lpw_txpk_t tx;
@@ -209,6 +257,10 @@ static int transmit(struct dev *d, const uint8_t *phy, size_t len, int64_t off, 
 	ns->c.downlinks_sent++;
 	d->inflight = true;
 	d->tx_eui = d->path.eui;
+	d->tx_window = window;
+	d->tx_at_ms = now_ms(ns);
+	memcpy(d->tx_phy, phy, len);
+	d->tx_len = len;
 	ns->by_token[d->tx_token % LW_NS_TOKEN_SLOTS] = d;
 	if (lpw_loop_timer_in(ns->loop, &d->txack_timer, LW_NS_TXACK_WAIT_MS) != 0)
 		LPW_WARN(MOD, "device %s: cannot arm the TX_ACK timer", dcfg(d)->id);
@@ -243,9 +295,11 @@ static void serve_window(struct dev *d, bool app_only)
 	int64_t off;
 	uint32_t freq;
 	unsigned dr;
-	int rc = pick_window(ns, d, data_len(fopts_len, app, app ? d->dl_len : 0), false, &off, &freq, &dr);
+	int win;
+	int rc = pick_window(ns, d, data_len(fopts_len, app, app ? d->dl_len : 0), false, 0, &off, &freq, &dr, &win);
 	if (rc == -EMSGSIZE && fopts_len) /* MAC answers are best effort: the payload matters more */
-		rc = pick_window(ns, d, data_len(fopts_len = 0, app, app ? d->dl_len : 0), false, &off, &freq, &dr);
+		rc = pick_window(ns, d, data_len(fopts_len = 0, app, app ? d->dl_len : 0), false, 0, &off, &freq, &dr,
+				 &win);
 	if (rc == -ETIMEDOUT || (rc == -EMSGSIZE && app)) {
 		if (rc == -ETIMEDOUT)
 			close_window(d);
@@ -265,7 +319,7 @@ static void serve_window(struct dev *d, bool app_only)
 	uint8_t phy[LW_PHY_MAX];
 	size_t len = 0;
 	if (rc == 0 && (rc = lw_session_downlink(d->s, &dl, phy, sizeof(phy), &len, NULL)) == 0)
-		rc = transmit(d, phy, len, off, freq, dr);
+		rc = transmit(d, phy, len, off, freq, dr, win);
 	close_window(d);
 	if (rc == -EAGAIN)
 		ns->c.tx_failures++;
@@ -317,7 +371,7 @@ static void answer_mac(struct dev *d)
 		} else if (cmds[i].cid == LW_CID_DEVICE_TIME) {
 			uint64_t gps;
 			/* §5.9: the time at the end of the uplink, i.e. when its first copy arrived */
-			int64_t at = wall_ms() - (now_ms(ns) - d->rx_at_ms);
+			int64_t at = wall_ms() - (now_ms(ns) - d->rx_at_ms) - backhaul_ms(ns, d->path.eui);
 			if (lw_mac_gps_ms_from_unix_ms(at, LW_NS_LEAP_SECONDS, &gps) == 0 &&
 			    lw_mac_build_device_time_ans(gps, ans, sizeof(ans), &len) == 0)
 				add_answer(d, ans, len);
@@ -335,10 +389,11 @@ static void send_join_accept(struct dev *d)
 	int64_t off;
 	uint32_t freq;
 	unsigned dr;
+	int win;
 	/* lw_session_join wrote the whole PHYPayload, MHDR included */
-	int rc = pick_window(ns, d, d->join_accept_len, true, &off, &freq, &dr);
+	int rc = pick_window(ns, d, d->join_accept_len, true, 0, &off, &freq, &dr, &win);
 	if (rc == 0)
-		rc = transmit(d, d->join_accept, d->join_accept_len, off, freq, dr);
+		rc = transmit(d, d->join_accept, d->join_accept_len, off, freq, dr, win);
 	else
 		ns->c.tx_failures++;
 	if (rc)
@@ -359,16 +414,22 @@ static void finish_uplink(lpw_timer_t *t, int64_t now)
 	ns->c.uplinks++;
 	answer_mac(d);
 	d->window = true;
-	int64_t deadline = d->rx_at_ms + LW_RECEIVE_DELAY2_MS - LW_NS_RX2_MARGIN_MS;
+	int64_t deadline = window_cutoff(ns, d, 1, false);
 	/* the window is open before the hooks run: a send() from inside them goes out at once */
+	bool answer_may_follow = false;
 	if (d->has_fport && d->fport >= 1 && d->up_len && ns->hooks.uplink)
-		ns->hooks.uplink(ns->hooks.as, d->h, d->fport, d->up_data, d->up_len, d->up_confirmed);
+		answer_may_follow = ns->hooks.uplink(ns->hooks.as, d->h, d->fport, d->up_data, d->up_len, d->up_confirmed);
 	if (ns->hooks.rx_open)
 		ns->hooks.rx_open(ns->hooks.as, d->h, deadline);
 	serve_window(d, true);
-	if (d->window && (d->need_ack || d->mac_ans_len) &&
-	    lpw_loop_timer_in(ns->loop, &d->rx_timer, deadline - now) != 0)
-		serve_window(d, false); /* no timer: answer now rather than never */
+	if (!d->window || (!d->need_ack && !d->mac_ans_len))
+		return;
+	/* LoRaWAN 1.0.x §4.3.1.2: a confirmed uplink is acknowledged; MAC answers go with it. When nothing else can
+	 * come (no application data, or nothing the application answers), now, in RX1; else the application's
+	 * answer may carry them until shortly before the RX2 cutoff. */
+	int64_t at = answer_may_follow ? deadline - LW_NS_TIMER_SLACK_MS : now;
+	if (at <= now || lpw_loop_timer_in(ns->loop, &d->rx_timer, at - now) != 0)
+		serve_window(d, false);
 }
 
 static void rx_deadline(lpw_timer_t *t, int64_t now)
@@ -482,16 +543,20 @@ static void data_uplink(lw_ns_udp_t *ns, const struct lw_frame *f, const struct 
 	}
 	if (rc == -ERANGE || (rc && rc != -EALREADY)) {
 		ns->c.replays += rc == -ERANGE;
-		if (!d->warned_replay)
-			LPW_WARN(MOD, "device %s: uplink FCnt %u dropped (%s)", dcfg(d)->id, f->u.data.fcnt,
-				 rc == -ERANGE ? "replayed or too far ahead" : strerror(-rc));
+		uint32_t last = 0;
+		bool have_last = lw_session_fcnt_up(d->s, &last);
+		if (!d->warned_replay && rc == -ERANGE)
+			LPW_WARN(MOD, "device %s: uplink FCnt %u dropped: replayed or too far ahead of the last accepted %s%u "
+				 "(wire value %u)", dcfg(d)->id, up.fcnt, have_last ? "" : "(none) ", last, f->u.data.fcnt);
+		else if (!d->warned_replay)
+			LPW_WARN(MOD, "device %s: uplink FCnt %u dropped (%s)", dcfg(d)->id, f->u.data.fcnt, strerror(-rc));
 		d->warned_replay = true;
 		return;
 	}
-	if (rc == -EALREADY) { /* the device did not hear our answer: re-acknowledge, do not deliver again */
+	/* The same FCnt again: the device did not hear our answer. It is acknowledged again, and its payload goes
+	 * to the application again, whose duplicate detection answers it from its cache (LwM2M App. C.3.1.1). */
+	if (rc == -EALREADY)
 		ns->c.retransmissions++;
-		up.payload_len = 0;
-	}
 	close_window(d); /* a new uplink: the old windows are gone */
 	accept_data(d, &up, payload);
 	start_collecting(d, f->phy, f->phy_len, p, false);
@@ -618,6 +683,29 @@ static void txack_timeout(lpw_timer_t *t, int64_t now)
 	handed_over(d, true);
 }
 
+/* LoRaWAN retries nothing itself: a frame the forwarder got too late for RX1 goes again for RX2, same bytes. */
+static bool retry_in_rx2(struct dev *d)
+{
+	lw_ns_udp_t *ns = d->ns;
+	int64_t off;
+	uint32_t freq;
+	unsigned dr;
+	int win;
+	uint8_t phy[LW_PHY_MAX];
+	size_t len = d->tx_len;
+	if (d->tx_window != 0 || pick_window(ns, d, len, d->is_join, 1, &off, &freq, &dr, &win) != 0)
+		return false;
+	memcpy(phy, d->tx_phy, len);
+	lpw_loop_timer_clear(ns->loop, &d->txack_timer);
+	d->inflight = false;
+	if (transmit(d, phy, len, off, freq, dr, win) != 0)
+		return false;
+	ns->c.rx2_fallbacks++;
+	LPW_INFO(MOD, "device %s: too late for RX1 at forwarder %016llx; sent for RX2", dcfg(d)->id,
+		 (unsigned long long)d->path.eui);
+	return true;
+}
+
 static void on_tx_ack(void *arg, uint64_t eui, uint16_t token, lpw_txack_error_t err)
 {
 	lw_ns_udp_t *ns = arg;
@@ -625,6 +713,9 @@ static void on_tx_ack(void *arg, uint64_t eui, uint16_t token, lpw_txack_error_t
 	if (!d || !d->inflight || d->tx_eui != eui || d->tx_token != token)
 		return;
 	ns->by_token[token % LW_NS_TOKEN_SLOTS] = NULL;
+	learn_backhaul(ns, eui, now_ms(ns) - d->tx_at_ms);
+	if (err == LPW_TXACK_TOO_LATE && retry_in_rx2(d))
+		return;
 	if (err != LPW_TXACK_NONE) {
 		ns->c.tx_failures++;
 		LPW_WARN(MOD, "device %s: forwarder %016llx refused the downlink: %s", dcfg(d)->id,
@@ -711,6 +802,9 @@ static void op_free(void *self)
 		   (unsigned long long)c->joins, (unsigned long long)c->join_refused, (unsigned long long)c->malformed,
 		   (unsigned long long)c->downlinks_sent, (unsigned long long)c->tx_failures,
 		   (unsigned long long)c->acked, (unsigned long long)c->not_acked);
+	if (c->rx2_fallbacks)
+		LPW_NOTICE(MOD, "network server: %llu downlinks sent again for RX2 after TOO_LATE",
+			   (unsigned long long)c->rx2_fallbacks);
 	lpw_pktfwd_free(ns->pf);
 	while (ns->devs)
 		op_device_remove(ns, ns->devs->h);

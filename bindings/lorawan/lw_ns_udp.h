@@ -8,9 +8,14 @@
  *    hears about the uplink once, after the dedup window.
  *  - RX1 (uplink tmst + 1 s) is used while the downlink can reach the forwarder LW_NS_RX1_MARGIN_MS before it;
  *    else RX2 (tmst + 2 s) until the rx_open deadline (uplink received + 2 s - LW_NS_RX2_MARGIN_MS); after that
- *    a downlink waits for the device's next uplink.
- *  - A confirmed uplink, or MAC answers (LinkCheckAns, DeviceTimeAns), with no application downlink by the
- *    deadline get an empty downlink (ACK bit, answers in FOpts, no FPort) in RX2.
+ *    a downlink waits for the device's next uplink. Every cutoff moves earlier by twice the forwarder's backhaul
+ *    delay, learnt from its TX_ACK round trips; a TX_ACK TOO_LATE for RX1 sends the same frame again for RX2
+ *    while RX2 can still be met.
+ *  - A confirmed uplink, or MAC answers (LinkCheckAns, DeviceTimeAns), with no application downlink get an empty
+ *    downlink (ACK bit, answers in FOpts, no FPort): at once in RX1 when the application says no answer can
+ *    follow (no FPort, FPort 0, an Empty CoAP message...), else LW_NS_TIMER_SLACK_MS before the RX2 cutoff.
+ *  - A retransmitted uplink (same FCnt) is acknowledged again and its payload delivered again (the application's
+ *    duplicate detection answers it from its cache).
  *  - tx_result: SENT on TX_ACK "NONE" for unconfirmed downlinks; confirmed ones report ACKED or FAILED at the
  *    device's next uplink (ACK bit or not). A TX_ACK error, a refused duty cycle in both windows or a forwarder
  *    that is down: FAILED. Older forwarders send no TX_ACK: after LW_NS_TXACK_WAIT_MS without one the downlink
@@ -33,6 +38,7 @@
 #define LW_NS_RX1_MARGIN_MS 200   /* a PULL_RESP must leave this early for RX1 */
 #define LW_NS_RX2_MARGIN_MS 300   /* ... and for RX2: the rx_open deadline is 2 s - this after the uplink */
 #define LW_NS_TXACK_WAIT_MS 3000  /* no TX_ACK after this: an old forwarder, taken as handed over */
+#define LW_NS_TIMER_SLACK_MS 100  /* an answer of the network server's own leaves this long before its cutoff */
 #define LW_NS_LEAP_SECONDS 18     /* GPS - UTC since 2017 (DeviceTimeAns) */
 
 /* Monotonic, never reset. */
@@ -50,6 +56,7 @@ typedef struct {
 	uint64_t downlinks_sent;   /* PULL_RESPs handed to a forwarder (join-accepts included) */
 	uint64_t tx_failures;      /* TX_ACK errors, duty cycle refusals, forwarder unreachable, build errors */
 	uint64_t acked, not_acked; /* confirmed downlinks */
+	uint64_t rx2_fallbacks;    /* RX1 refused TOO_LATE by the forwarder, sent again for RX2 */
 } lw_ns_udp_counters_t;
 
 /* Opens the packet-forwarder link on env->cfg->lorawan.listen/port and pulses the concentrator's GPIO reset line

@@ -215,10 +215,12 @@ int lw_session_uplink(lw_session_t *s, const struct lw_frame *f, uint8_t *payloa
 	const struct lw_data_frame *d = &f->u.data;
 	if (d->dev_addr != s->dev_addr)
 		return -EINVAL;
-	uint32_t fcnt;
+	uint32_t fcnt = d->fcnt;
 	int rc = lw_crypto_fcnt_rebuild(s->fcnt_up, s->have_fcnt_up, d->fcnt, &fcnt);
-	if (rc && rc != -EALREADY)
+	if (rc && rc != -EALREADY) {
+		out->fcnt = fcnt; /* the rebuilt value, for the caller's log */
 		return rc;
+	}
 	uint8_t mic[LW_MIC_LEN];
 	int crc = lw_crypto_data_mic(s->nwk_skey, LW_DIR_UP, s->dev_addr, fcnt, f->phy, f->mic_off, mic);
 	if (crc)

@@ -164,6 +164,7 @@ static void test_abp_rollover(void **state)
 	/* too far ahead */
 	n = device_uplink(fx->nwk, fx->app, ADDR, 65539 + 20000, 1, "x", phy);
 	assert_int_equal(send_up(s, phy, n, &up, pl), -ERANGE);
+	assert_int_equal(up.fcnt, 65539 + 20000); /* the 32-bit value is what the log names, not the wire's 16 bits */
 	lw_session_close(s);
 }
 

@@ -327,6 +327,23 @@ static void test_fport_routing(void **state)
 	assert_true(fx->th.reachable >= 3); /* each uplink opened windows for queued server requests */
 }
 
+/* The network server holds a confirmed uplink's ACK only while an answer may come: after a request the proxy
+ * answers (CON, NON request), not after an Empty message, an ACK or a NON response. */
+static void test_answer_may_follow(void **state)
+{
+	fx_t *fx = *state;
+	const uint8_t con_get[] = {0x44, 0x01, 0x00, 0x21, 9, 9, 9, 9, 0xb1, 'x'};
+	const uint8_t non_post[] = {0x54, 0x02, 0x00, 0x22, 9, 9, 9, 9, 0xb1, 'x'};
+	const uint8_t non_notify[] = {0x54, 0x45, 0x00, 0x23, 9, 9, 9, 9};
+	const uint8_t ack[] = {0x60, 0x00, 0x00, 0x24};
+	assert_true(fx->hooks->uplink(fx->hooks->as, fx->h, 1, con_get, sizeof(con_get), true));
+	assert_true(fx->hooks->uplink(fx->hooks->as, fx->h, 1, non_post, sizeof(non_post), true));
+	assert_false(fx->hooks->uplink(fx->hooks->as, fx->h, 1, non_notify, sizeof(non_notify), true));
+	assert_false(fx->hooks->uplink(fx->hooks->as, fx->h, 1, ack, sizeof(ack), true));
+	assert_false(fx->hooks->uplink(fx->hooks->as, fx->h, 1, empty_con, sizeof(empty_con), true));
+	assert_false(fx->hooks->uplink(fx->hooks->as, fx->h, 9, con_get, sizeof(con_get), true)); /* no server */
+}
+
 /* Never truncated: what exceeds the data rate's payload is refused. */
 static void test_too_large(void **state)
 {
@@ -346,6 +363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_answer_in_empty_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_answer_before_server_con, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fport_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_answer_may_follow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,6 +40,7 @@ static const uint8_t OTAA_EUI[8] = { 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x88
 
 struct rec {
 	int uplinks, rx_opens, joins, results;
+	bool quiet; /* the application answers nothing (uplink hook returns false) */
 	uint8_t fport;
 	uint8_t data[256];
 	size_t len;
@@ -65,7 +66,7 @@ struct env {
 	int a, b;
 };
 
-static void h_uplink(void *as, lpw_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
+static bool h_uplink(void *as, lpw_device_t *dev, uint8_t fport, const uint8_t *data, size_t len,
 		     bool confirmed)
 {
 	struct rec *r = as;
@@ -75,6 +76,7 @@ static void h_uplink(void *as, lpw_device_t *dev, uint8_t fport, const uint8_t *
 	memcpy(r->data, data, len);
 	r->len = len;
 	r->confirmed = confirmed;
+	return !r->quiet;
 }
 
 static void h_rx_open(void *as, lpw_device_t *dev, int64_t deadline)
@@ -311,14 +313,16 @@ static void test_abp_uplink_and_replay(void **state)
 	assert_int_equal(e->rec.rx_opens, 1);
 	assert_int_equal(e->rec.deadline, t0 + 2000 - LW_NS_RX2_MARGIN_MS);
 
-	/* an older frame is a replay; the same frame much later is a retransmission: neither is delivered */
+	/* an older frame is a replay and dropped; the same frame much later is a retransmission: delivered again, so
+	 * that the application can answer it again from its cache (LwM2M App. C.3.1.1) */
 	advance(e, 10000);
 	len = abp_up(phy, 0, false, "old");
 	push(e, e->a, EUI_A, phy, len, 7, 5.0);
 	len = abp_up(phy, 1, false, "hello");
 	push(e, e->a, EUI_A, phy, len, 7, 5.0);
 	advance(e, 200);
-	assert_int_equal(e->rec.uplinks, 1);
+	assert_int_equal(e->rec.uplinks, 2);
+	assert_memory_equal(e->rec.data, "hello", 5);
 	lw_ns_udp_counters_t c = counters(e);
 	assert_int_equal(c.uplinks, 2); /* the retransmission opened RX windows again */
 	assert_int_equal(c.replays, 1);
@@ -339,7 +343,7 @@ static void test_abp_uplink_and_replay(void **state)
 	assert_int_equal(c.malformed, 1);
 	assert_int_equal(e->th.dropped, 1);
 	assert_int_equal(e->stats.dropped_malformed, 1);
-	assert_int_equal(e->rec.uplinks, 1);
+	assert_int_equal(e->rec.uplinks, 2);
 }
 
 static void test_fcnt_rollover(void **state)
@@ -464,6 +468,7 @@ static void test_payload_limit(void **state)
 	assert_int_equal(m.txpk.size, 51 + 13);
 }
 
+/* LoRaWAN 1.0.x §4.3.1.2: a confirmed uplink with nothing for the application is acknowledged at once, in RX1. */
 static void test_confirmed_uplink_empty_ack(void **state)
 {
 	struct env *e = *state;
@@ -475,14 +480,90 @@ static void test_confirmed_uplink_empty_ack(void **state)
 	advance(e, 200);
 	assert_int_equal(e->rec.uplinks, 0); /* no FRMPayload: nothing for the application */
 	assert_int_equal(e->rec.rx_opens, 1);
-	assert_false(pull_resp(e->a, 20, &m)); /* the application may still answer */
-	advance(e, e->rec.deadline - lpw_clock_now_ms(e->clk));
 	assert_true(pull_resp(e->a, 500, &m));
-	assert_int_equal(m.txpk.tmst, TMST + 2000000);
+	assert_int_equal(m.txpk.tmst, TMST + 1000000);
 	struct lw_frame f = down(&m.txpk, ADDR, NWK, APP, 0, text);
 	assert_true(f.u.data.ack);
 	assert_false(f.u.data.has_fport);
 	assert_int_equal(f.u.data.fopts_len, 0);
+	/* the device did not hear it and sends the frame again: acknowledged again */
+	advance(e, 3000);
+	push(e, e->a, EUI_A, phy, len, 7, 5.0);
+	advance(e, 200);
+	assert_true(pull_resp(e->a, 500, &m));
+	f = down(&m.txpk, ADDR, NWK, APP, 1, text);
+	assert_true(f.u.data.ack);
+	assert_int_equal(counters(e).retransmissions, 1);
+}
+
+/* An application that answers nothing (an Empty CoAP message, a NON response): the ACK goes at once, in RX1. An
+ * application that may still answer gets until shortly before the RX2 cutoff, and the ACK then still makes RX2
+ * on a real clock (the old timer fired at the cutoff itself and missed it). */
+static void test_confirmed_ack_timing(void **state)
+{
+	struct env *e = *state;
+	uint8_t phy[255];
+	char text[256];
+	lpw_pktfwd_msg_t m;
+	e->rec.quiet = true;
+	size_t len = abp_up(phy, 1, true, "empty");
+	push(e, e->a, EUI_A, phy, len, 7, 5.0);
+	advance(e, 200);
+	assert_int_equal(e->rec.uplinks, 1);
+	assert_true(pull_resp(e->a, 500, &m));
+	assert_int_equal(m.txpk.tmst, TMST + 1000000);
+	assert_true(down(&m.txpk, ADDR, NWK, APP, 0, text).u.data.ack);
+
+	e->rec.quiet = false;
+	advance(e, 5000);
+	len = abp_up(phy, 2, true, "request");
+	push(e, e->a, EUI_A, phy, len, 7, 5.0);
+	advance(e, 200);
+	assert_false(pull_resp(e->a, 20, &m)); /* the application's answer may still come */
+	advance(e, e->rec.deadline - LW_NS_TIMER_SLACK_MS - lpw_clock_now_ms(e->clk));
+	assert_true(pull_resp(e->a, 500, &m));
+	assert_int_equal(m.txpk.tmst, TMST + 2000000);
+	assert_true(down(&m.txpk, ADDR, NWK, APP, 1, text).u.data.ack);
+}
+
+/* TX_ACK TOO_LATE for RX1: the same frame goes again for RX2; and the round trip it measured moves the windows
+ * of the next uplink, so that RX2 is chosen up front when RX1 cannot be met. */
+static void test_too_late_and_backhaul(void **state)
+{
+	struct env *e = *state;
+	uint8_t phy[255];
+	char text[256];
+	lpw_pktfwd_msg_t m, again;
+	uint32_t h;
+	size_t len = abp_up(phy, 1, false, "up");
+	push(e, e->a, EUI_A, phy, len, 7, 5.0);
+	advance(e, 200);
+	assert_int_equal(ns_send(e, "down", false, false, &h), 0);
+	assert_true(pull_resp(e->a, 500, &m));
+	assert_int_equal(m.txpk.tmst, TMST + 1000000);
+	advance(e, 700); /* the backhaul is slow: 700 ms round trip */
+	tx_ack(e, e->a, EUI_A, m.token, LPW_TXACK_TOO_LATE);
+	assert_true(pull_resp(e->a, 500, &again));
+	assert_int_equal(again.txpk.tmst, TMST + 2000000);
+	assert_int_equal(again.txpk.size, m.txpk.size);
+	assert_memory_equal(again.txpk.data, m.txpk.data, m.txpk.size); /* the same frame, same FCnt */
+	advance(e, 700);
+	tx_ack(e, e->a, EUI_A, again.token, LPW_TXACK_NONE);
+	assert_int_equal(e->rec.result, LW_TX_SENT);
+	assert_int_equal(counters(e).rx2_fallbacks, 1);
+	assert_int_equal(counters(e).tx_failures, 0);
+
+	advance(e, 5000);
+	int64_t t0 = lpw_clock_now_ms(e->clk);
+	len = abp_up(phy, 2, false, "up2");
+	push(e, e->a, EUI_A, phy, len, 7, 5.0);
+	advance(e, 200);
+	/* one-way delay ~350 ms: the RX2 cutoff comes 700 ms earlier, and RX1 is out of reach at once */
+	assert_true(e->rec.deadline < t0 + 2000 - LW_NS_RX2_MARGIN_MS);
+	assert_int_equal(ns_send(e, "down2", false, false, &h), 0);
+	assert_true(pull_resp(e->a, 500, &m));
+	assert_int_equal(m.txpk.tmst, TMST + 2000000);
+	assert_string_equal((down(&m.txpk, ADDR, NWK, APP, 1, text), text), "down2");
 }
 
 /* A confirmed downlink is settled by the ACK bit of the next uplink. */
@@ -525,9 +606,10 @@ static void test_mac_answers(void **state)
 	push(e, e->a, EUI_A, phy, len, 7, 2.0);
 	push(e, e->b, EUI_B, phy, len, 7, 4.0);
 	advance(e, 200);
-	advance(e, e->rec.deadline - lpw_clock_now_ms(e->clk));
+	/* MAC commands alone: answered at once, in RX1, through the forwarder that heard best */
 	assert_false(pull_resp(e->a, 20, &m));
 	assert_true(pull_resp(e->b, 500, &m));
+	assert_int_equal(m.txpk.tmst, TMST + 1000000);
 	struct lw_frame f = down(&m.txpk, ADDR, NWK, APP, 0, text);
 	assert_false(f.u.data.ack);
 	assert_int_equal(f.u.data.fopts_len, 3 + 6);
@@ -633,6 +715,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx2_and_next_uplink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_payload_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confirmed_uplink_empty_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_confirmed_ack_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_late_and_backhaul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confirmed_downlink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mac_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_otaa_join, setup, teardown),
