@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
@@ -69,6 +71,28 @@ void px_publish_state(struct px_server *s)
 uint16_t px_device_mid(struct pdev *d)
 {
 	return d->next_mid++;
+}
+
+size_t px_device_token(struct pdev *d, uint8_t *out)
+{
+	uint32_t t = ++d->next_token;
+	for (int i = 0; i < 4; i++)
+		out[i] = (uint8_t)(t >> (8 * (3 - i)));
+	return 4;
+}
+
+void px_device_seed(struct pdev *d)
+{
+	/* A counter from a random start (not random tokens): no repeats within a run, and across a restart a stale
+	 * token matches a new one with odds of (tokens still live) / 2^32. 4 bytes keep LoRaWAN's DR0 frames small. */
+	uint8_t r[6];
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		LPW_WARN("proxy", "%s: no entropy from the kernel yet; tokens start from the clock", d->cfg->id);
+		int64_t now = lpw_clock_wall_s() ^ lpw_loop_now(d->px->loop);
+		memcpy(r, &now, sizeof(r));
+	}
+	d->next_token = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 | (uint32_t)r[2] << 8 | r[3];
+	d->next_mid = (uint16_t)(r[4] << 8 | r[5]);
 }
 
 int px_server_index(const struct px_server *s)
@@ -340,7 +364,7 @@ static void on_link_state(void *owner, lpw_uplink_t *link, lpw_link_state_t stat
 		s->restored = false;
 		if (d->cfg->oscore && lpw_uplink_reconnects(link))
 			s->oscore_reregister = true;
-		else if (lpw_reg_is_registered(s->reg) && new_connection)
+		else if (lpw_reg_is_registered(s->reg) && new_connection && !px_reg_drop_expired(s))
 			reregister(s); /* after a reconnect, or a gateway restart that restored the registration */
 		if (!s->reregistering)
 			flush_held(s);
@@ -393,7 +417,7 @@ static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *
 			         coap_pdu_get_code(resp) >> 5, coap_pdu_get_code(resp) & 31);
 		s->reregistering = false;
 		end_inflight(f);
-		px_reg_save(s);
+		px_reg_save(s, ok);
 		px_publish_state(s);
 		flush_held(s);
 		return;
@@ -410,9 +434,10 @@ static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *
 		LPW_WARN("proxy", "%s: server's answer cannot be re-framed", d->cfg->id);
 	coap_delete_pdu(a);
 	if (f->kind != LPW_REG_OP_OTHER) {
-		if (lpw_reg_on_response(s->reg, f->kind, req, resp, LPW_REG_BY_DEVICE) < 0)
+		bool ok = lpw_reg_on_response(s->reg, f->kind, req, resp, LPW_REG_BY_DEVICE) == 0;
+		if (!ok)
 			LPW_WARN("proxy", "%s: registration answer not understood", d->cfg->id);
-		px_reg_save(s);
+		px_reg_save(s, ok && COAP_RESPONSE_CLASS(coap_pdu_get_code(resp)) == 2);
 		px_publish_state(s);
 	}
 	end_inflight(f);

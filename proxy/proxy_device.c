@@ -21,15 +21,6 @@ static uint32_t csm_size_of(const struct pdev *d)
 	return px_advertised_size(t.max_message_size);
 }
 
-static void forget_registration(struct px_server *s)
-{
-	lpw_store_t *st = s->dev->px->store;
-	char key[96];
-	if (!st)
-		return;
-	snprintf(key, sizeof(key), "reg/%s", lpw_uplink_server(s->link)->name);
-	lpw_store_delete(st, s->dev->cfg->id, key);
-}
 
 int lpw_proxy_device_add(lpw_proxy_t *px, lpw_device_t *dev)
 {
@@ -40,7 +31,7 @@ int lpw_proxy_device_add(lpw_proxy_t *px, lpw_device_t *dev)
 	d->dev = dev;
 	d->cfg = lpw_device_config(dev);
 	d->qtail = &d->qhead;
-	d->next_mid = (uint16_t)(lpw_loop_now(px->loop) * 7919u + (uintptr_t)d);
+	px_device_seed(d);
 	d->dedup = lpw_dedup_new(PX_DEDUP_CAPACITY);
 	d->nservers = (unsigned)d->cfg->nservers;
 	d->csm_size = csm_size_of(d);
@@ -57,6 +48,11 @@ int lpw_proxy_device_add(lpw_proxy_t *px, lpw_device_t *dev)
 	}
 	if (rc == 0)
 		rc = px_queue_load(d);
+	/* A restored registration gets its session at once (the connection limit paces them), not at the device's
+	 * next uplink, which for a LoRaWAN device may be its whole reporting period away. */
+	for (unsigned i = 0; rc == 0 && i <= d->nservers; i++)
+		if (d->servers[i] && d->servers[i]->restored && lpw_uplink_connect(d->servers[i]->link) < 0)
+			LPW_WARN("proxy", "%s: cannot reconnect its restored registration yet", d->cfg->id);
 	if (rc < 0) {
 		LPW_ERR("proxy", "%s: cannot set up its upstream side (%s)", d->cfg->id, strerror(-rc));
 		lpw_proxy_device_remove(px, dev, false);
@@ -77,7 +73,7 @@ void lpw_proxy_device_remove(lpw_proxy_t *px, lpw_device_t *dev, bool forget)
 	lpw_loop_timer_clear(px->loop, &d->qtimer);
 	for (unsigned i = 0; i <= d->nservers && i <= LPW_DEVICE_MAX_SERVERS; i++) {
 		if (forget && d->servers[i])
-			forget_registration(d->servers[i]);
+			px_reg_forget(d->servers[i]);
 		px_server_close(d->servers[i]);
 	}
 	lpw_dedup_free(d->dedup);
@@ -129,14 +125,15 @@ static void take_registration(struct px_server *to, const struct px_server *from
 	    lpw_reg_deserialise(to->reg, blob, n) < 0)
 		return;
 	to->restored = lpw_reg_is_registered(to->reg);
-	px_reg_save(to);
+	to->renewed_wall_s = from->renewed_wall_s; /* the device's own Updates keep its lifetime, wherever it is */
+	px_reg_save(to, false);
 }
 
 static void drop_link(struct pdev *d, struct px_server *s, bool forget)
 {
 	px_queue_refuse(d, s); /* the server loses this connection: it gets its answer now */
 	if (forget)
-		forget_registration(s);
+		px_reg_forget(s);
 	px_server_close(s);
 }
 

@@ -28,6 +28,7 @@ struct px_server {
 	bool reregistering;      /* the gateway's own Register is in flight: hold device messages */
 	bool oscore_reregister;  /* OSCORE device must register again itself: answer its next request 4.04 */
 	bool restored;           /* registration read from the store: the first connection must register again */
+	int64_t renewed_wall_s;  /* wall clock of the server's last 2.xx to a Register/Update (lifetime starts) */
 	coap_pdu_t *held[PX_MAX_HELD]; /* device messages parsed and waiting for the link (owned) */
 	size_t nheld;
 	/* This link's share of the stats gauges: +1 in upstream_up, -1 in upstream_down, 0 in neither. The state
@@ -127,6 +128,13 @@ int px_send_bytes(struct pdev *d, int server, const uint8_t *data, size_t len);
 void px_publish_state(struct px_server *s);
 void px_event(struct pdev *d, const char *type, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint16_t px_device_mid(struct pdev *d);
+/* A token toward the device that repeats neither within a run nor across restarts (out: 4 bytes). */
+size_t px_device_token(struct pdev *d, uint8_t *out);
+/* Both counters start at CSPRNG values so that a restart does not reuse what a device may still answer. */
+void px_device_seed(struct pdev *d);
+/* True (and the registration forgotten, with an event) when its lifetime has run out since the server last renewed
+ * it: the server has dropped it, so the gateway must not register it again on the device's behalf. */
+bool px_reg_drop_expired(struct px_server *s);
 
 /* A link for the device's index-th server (srv borrowed from the configuration), its registration restored from
  * the store. NULL on allocation failure. */
@@ -148,7 +156,10 @@ void px_queue_free(struct pdev *d);
 void px_queue_link_lost(struct px_server *srv);
 /* Answers 5.03 to every queued request from srv (NULL: from every server) and forgets it (store included). */
 void px_queue_refuse(struct pdev *d, struct px_server *srv);
-void px_reg_save(struct px_server *s);
+/* Persists the registration; renewed: the server has just accepted a Register/Update (its lifetime restarts). */
+void px_reg_save(struct px_server *s, bool renewed);
+/* Deletes the stored registration (the in-memory state is the caller's). */
+void px_reg_forget(struct px_server *s);
 void px_reg_load(struct px_server *s);
 
 /* proxy_server.c: the server -> device direction */

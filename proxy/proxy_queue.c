@@ -289,21 +289,64 @@ void px_queue_link_lost(struct px_server *srv)
 			q->srv = NULL;
 }
 
-void px_reg_save(struct px_server *s)
+/* Store keys of the registration at the link's server and of the wall-clock time the server last renewed it. */
+static void reg_keys(const struct px_server *s, char *reg, char *at, size_t size)
 {
+	snprintf(reg, size, "reg/%s", lpw_uplink_server(s->link)->name);
+	snprintf(at, size, "reg-at/%s", lpw_uplink_server(s->link)->name);
+}
+
+void px_reg_forget(struct px_server *s)
+{
+	lpw_store_t *st = s->dev->px->store;
+	char key[96], at[96];
+	if (!st)
+		return;
+	reg_keys(s, key, at, sizeof(key));
+	lpw_store_delete(st, s->dev->cfg->id, key);
+	lpw_store_delete(st, s->dev->cfg->id, at);
+}
+
+void px_reg_save(struct px_server *s, bool renewed)
+{
+	if (renewed)
+		s->renewed_wall_s = lpw_clock_wall_s();
 	lpw_store_t *st = s->dev->px->store;
 	if (!st || s->dev->cfg->oscore)
 		return;
-	uint8_t blob[8192];
-	size_t n = 0;
-	char key[96];
-	snprintf(key, sizeof(key), "reg/%s", lpw_uplink_server(s->link)->name);
 	if (!lpw_reg_is_registered(s->reg)) {
-		lpw_store_delete(st, s->dev->cfg->id, key);
+		px_reg_forget(s);
 		return;
 	}
-	if (lpw_reg_serialise(s->reg, blob, sizeof(blob), &n) < 0 || lpw_store_put(st, s->dev->cfg->id, key, blob, n) < 0)
+	uint8_t blob[8192];
+	size_t n = 0;
+	char key[96], at[96];
+	reg_keys(s, key, at, sizeof(key));
+	if (lpw_reg_serialise(s->reg, blob, sizeof(blob), &n) < 0 || lpw_store_put(st, s->dev->cfg->id, key, blob, n) < 0 ||
+	    lpw_store_put_u64(st, s->dev->cfg->id, at, (uint64_t)s->renewed_wall_s) < 0)
 		LPW_WARN("proxy", "%s: registration not persisted", s->dev->cfg->id);
+}
+
+bool px_reg_drop_expired(struct px_server *s)
+{
+	int64_t age = lpw_clock_wall_s() - s->renewed_wall_s;
+	uint32_t lifetime = lpw_reg_lifetime(s->reg);
+	if (!lpw_reg_is_registered(s->reg) || !lifetime || age < (int64_t)lifetime)
+		return false;
+	const char *srv = lpw_uplink_server(s->link)->name;
+	LPW_NOTICE("proxy", "%s: registration at %s expired %lld s ago (lifetime %u s); not registered again",
+	           s->dev->cfg->id, srv, (long long)(age - lifetime), lifetime);
+	px_event(s->dev, "registration-expired", "at %s: last renewed %lld s ago, lifetime %u s", srv, (long long)age,
+	         lifetime);
+	lpw_reg_t *fresh = lpw_reg_new();
+	if (fresh) {
+		lpw_reg_free(s->reg);
+		s->reg = fresh;
+	}
+	s->restored = false;
+	px_reg_forget(s);
+	px_publish_state(s);
+	return true;
 }
 
 void px_reg_load(struct px_server *s)
@@ -311,10 +354,11 @@ void px_reg_load(struct px_server *s)
 	lpw_store_t *st = s->dev->px->store;
 	uint8_t blob[8192];
 	size_t n = 0;
-	char key[96];
-	snprintf(key, sizeof(key), "reg/%s", lpw_uplink_server(s->link)->name);
+	char key[96], at[96];
+	uint64_t renewed = 0;
 	if (!st)
 		return;
+	reg_keys(s, key, at, sizeof(key));
 	int rc = lpw_store_get(st, s->dev->cfg->id, key, blob, sizeof(blob), &n);
 	if (rc == -ENOENT)
 		return;
@@ -322,6 +366,11 @@ void px_reg_load(struct px_server *s)
 		LPW_WARN("proxy", "%s: stored registration is not readable (%d); ignored", s->dev->cfg->id, rc);
 		return;
 	}
+	/* a store written before renewal times were kept: the age is unknown, so the server decides */
+	s->renewed_wall_s = lpw_store_get_u64(st, s->dev->cfg->id, at, &renewed) == 0 ? (int64_t)renewed
+	                                                                               : lpw_clock_wall_s();
+	if (px_reg_drop_expired(s))
+		return;
 	s->restored = lpw_reg_is_registered(s->reg);
 	if (s->restored)
 		LPW_NOTICE("proxy", "%s: registration at %s restored (%s on the server)", s->dev->cfg->id,

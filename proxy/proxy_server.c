@@ -199,10 +199,7 @@ int px_deliver_request(struct pdev *d, struct px_server *srv, const uint8_t *srv
 		dl->srv = srv;
 		dl->srv_token_len = srv_token_len;
 		memcpy(dl->srv_token, srv_token, srv_token_len);
-		uint32_t t = ++d->next_token;
-		dl->dev_token_len = 4;
-		for (int i = 0; i < 4; i++)
-			dl->dev_token[i] = (uint8_t)(t >> (8 * (3 - i)));
+		dl->dev_token_len = px_device_token(d, dl->dev_token);
 		dl->observe = observe_value(request) == 0;
 	}
 	lpw_binding_traits_t t;
@@ -267,6 +264,11 @@ bool px_on_device_response(struct pdev *d, const coap_pdu_t *pdu)
 		struct px_downlink *dl = &d->downlinks[i];
 		if (!dl->used || dl->dev_token_len != tok.length || memcmp(dl->dev_token, tok.s, tok.length) != 0)
 			continue;
+		if (dl->state != DL_OBSERVING && !dl->observe && observe_value(pdu) >= 0) {
+			/* a notification never answers a request that did not ask to observe (a stale observation's) */
+			LPW_DEBUG("proxy", "%s: notification with the token of a plain request ignored", d->cfg->id);
+			return false;
+		}
 		if (dl->state == DL_OBSERVING) {
 			respond_upstream(dl, pdu, 0); /* a notification: the server's token, the device's Observe number */
 			if (observe_value(pdu) < 0 || COAP_RESPONSE_CLASS(coap_pdu_get_code(pdu)) != 2)

@@ -82,15 +82,16 @@ def test_survives_sigkill():
     submit(server, "write ep1 /3/0/13 text 777")
     d.wait_log("server request queued (2 waiting)")
     d.stop(signal.SIGKILL)
+    mark = server.mark()
     d = start(work, cfg)
     assert "2 queued requests restored" in d.log(), d.log()
-    mark = server.mark()
+    # issue 10 item 10: the restored registration is registered again at start-up, before the device's next uplink
+    reg = server.wait({"event": "register", "ep": "ep1"}, 10, "re-registration at start-up", mark)
     dev.send("wake")
     dev.wait(lambda e: e.get("event") == "request" and e.get("path") == "/3/0/13", 15, "the restored write")
     assert device_requests(dev) == [("GET", "/3/0/0"), ("PUT", "/3/0/13")], device_requests(dev)
     assert [e for e in dev.events if e.get("event") == "write" and e.get("value") == "777"]
-    # the gateway registered the device again on its new connection, and the device's Update followed it
-    reg = server.wait({"event": "register", "ep": "ep1"}, 10, "re-registration after the restart", mark)
+    # the device's Update followed the registration the gateway made on its new connection
     server.wait({"event": "update", "location": reg["location"]}, 10, "the wake-up Update", mark)
     r = server.request("read ep1 /3/0/13")
     assert (r["code"], r["payload"]) == ("2.05", "777"), r

@@ -98,7 +98,33 @@ static void build_config(fx_t *fx)
 	fx->cfg.devices = fx->devices;
 }
 
-int fx_setup(void **state)
+/* The proxy and its devices, as at a gateway start (with fx->store, if any). */
+static void start_proxy(fx_t *fx)
+{
+	fx->px = lpw_proxy_new(fx->loop, &fx->cfg, &fx->stats, &fx->hooks, &fx->south, fx->store);
+	assert_non_null(fx->px);
+	/* every device has been heard (its SGi address is known) and registers without Q: requests leave at once */
+	for (size_t i = 0; i < fx->cfg.ndevices; i++) {
+		fx->h[i] = lpw_device_new(&fx->cfg.devices[i], (uint32_t)i + 1);
+		assert_non_null(fx->h[i]);
+		assert_int_equal(lpw_proxy_device_add(fx->px, fx->h[i]), 0);
+		lpw_proxy_reachable(fx->px, fx->h[i], 0);
+	}
+	/* one link per (device, server): a; a; a, b, bs */
+	assert_int_equal(fake_link_count(), 5);
+}
+
+static void stop_proxy(fx_t *fx)
+{
+	lpw_proxy_free(fx->px);
+	fx->px = NULL;
+	for (size_t i = 0; i < FX_NDEVICES; i++) {
+		lpw_device_free(fx->h[i]);
+		fx->h[i] = NULL;
+	}
+}
+
+static fx_t *make_fixture(bool stored)
 {
 	fx_t *fx = calloc(1, sizeof(*fx));
 	assert_non_null(fx);
@@ -111,27 +137,48 @@ int fx_setup(void **state)
 	fx->south = (lpw_southbound_t){capture_send, fake_traits, fx};
 	fx->traits = (lpw_binding_traits_t){.max_message_size_now = 1358, .max_message_size = 1358,
 	                                    .proxy_retransmits = true};
-	fx->px = lpw_proxy_new(fx->loop, &fx->cfg, &fx->stats, &fx->hooks, &fx->south, NULL);
-	assert_non_null(fx->px);
-	/* every device has been heard (its SGi address is known) and registers without Q: requests leave at once */
-	for (size_t i = 0; i < fx->cfg.ndevices; i++) {
-		fx->h[i] = lpw_device_new(&fx->cfg.devices[i], (uint32_t)i + 1);
-		assert_non_null(fx->h[i]);
-		assert_int_equal(lpw_proxy_device_add(fx->px, fx->h[i]), 0);
-		lpw_proxy_reachable(fx->px, fx->h[i], 0);
+	if (stored) {
+		snprintf(fx->state_dir, sizeof(fx->state_dir), "/tmp/lpw-unit-proxy-XXXXXX");
+		assert_non_null(mkdtemp(fx->state_dir));
+		char err[256];
+		fx->store = lpw_store_open(fx->state_dir, err, sizeof(err));
+		assert_non_null(fx->store);
 	}
-	/* one link per (device, server): a; a; a, b, bs */
-	assert_int_equal(fake_link_count(), 5);
-	*state = fx;
+	start_proxy(fx);
+	return fx;
+}
+
+int fx_setup(void **state)
+{
+	*state = make_fixture(false);
 	return 0;
+}
+
+int fx_setup_stored(void **state)
+{
+	*state = make_fixture(true);
+	return 0;
+}
+
+void fx_restart(fx_t *fx)
+{
+	stop_proxy(fx);
+	assert_int_equal(fake_link_count(), 0);
+	fx->nevents = 0;
+	start_proxy(fx);
 }
 
 int fx_teardown(void **state)
 {
 	fx_t *fx = *state;
-	lpw_proxy_free(fx->px);
-	for (size_t i = 0; i < FX_NDEVICES; i++)
-		lpw_device_free(fx->h[i]);
+	stop_proxy(fx);
+	if (fx->store) {
+		lpw_store_close(fx->store);
+		char cmd[300];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->state_dir);
+		if (system(cmd) != 0)
+			print_error("cannot remove %s\n", fx->state_dir);
+	}
 	size_t leaked = fake_link_count(); /* the proxy must free every link it made */
 	/* gauges describe live links: none are left once the proxy is gone */
 	uint32_t up = fx->stats.upstream_up, down = fx->stats.upstream_down;

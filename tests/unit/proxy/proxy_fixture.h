@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/loop.h"
 #include "core/stats.h"
+#include "core/store.h"
 #include "proxy/proxy.h"
 #include "tests/unit/proxy/fake_upstream.h"
 
@@ -59,11 +60,17 @@ typedef struct {
 	size_t nstates;                  /* device_state hook calls */
 	char last_location[64];          /* of the last device_state report */
 	bool last_registered;
+	lpw_store_t *store; /* fx_setup_stored only: a state store in state_dir */
+	char state_dir[64];
 } fx_t;
 
 /* cmocka setup / teardown: *state becomes an fx_t with the proxy made. Teardown fails if a link leaked. */
 int fx_setup(void **state);
 int fx_teardown(void **state);
+/* As fx_setup, with a state store in a fresh directory (removed by fx_teardown). */
+int fx_setup_stored(void **state);
+/* A gateway restart: the proxy and devices freed (links gone) and made again on the same store; events cleared. */
+void fx_restart(fx_t *fx);
 
 /* The link of device index dev to server "a", "b" or "bs"; fails the test if absent. */
 lpw_uplink_t *fx_link(fx_t *fx, int dev, const char *srv);
