@@ -140,7 +140,9 @@ static uint64_t rcvbuf_errors(void)
 	FILE *f = fopen("/proc/net/snmp", "r");
 	char line[1024], head[1024] = "";
 	uint64_t v = 0;
-	while (f && fgets(line, sizeof(line), f)) {
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "Udp:", 4) != 0)
 			continue;
 		if (!head[0]) {
@@ -275,5 +277,10 @@ int main(int argc, char **argv)
 	       percentile(r.hist, r.answered, 0.5), percentile(r.hist, r.answered, 0.99),
 	       percentile(r.hist, r.answered, 0.999), (unsigned long long)drops, cpu1 - cpu0,
 	       r.answered ? (cpu1 - cpu0) * 1e6 / (double)r.answered : 0.0);
+	for (int i = 0; i < r.n; i++)
+		close(r.devs[i].fd);
+	close(r.ep);
+	free(r.devs);
+	free(r.hist);
 	return 0;
 }
