@@ -166,18 +166,25 @@ static struct px_server *pick_server(struct pdev *d, const coap_pdu_t *req, lpw_
 	return d->nservers ? d->servers[0] : NULL;
 }
 
+static void on_inflight_timeout(lpw_timer_t *t, int64_t now);
+
 static struct px_inflight *new_inflight(struct pdev *d)
 {
 	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++)
-		if (!d->inflight[i].used)
+		if (!d->inflight[i].used) {
+			lpw_timer_init(&d->inflight[i].timer, on_inflight_timeout);
 			return &d->inflight[i];
+		}
 	return NULL;
 }
 
 static void end_inflight(struct px_inflight *f)
 {
+	if (f->srv)
+		lpw_loop_timer_clear(f->srv->dev->px->loop, &f->timer);
 	coap_delete_pdu(f->dev_pdu);
 	memset(f, 0, sizeof(*f));
+	lpw_timer_init(&f->timer, on_inflight_timeout);
 }
 
 static void make_up_token(lpw_proxy_t *px, struct px_inflight *f)
@@ -232,6 +239,47 @@ static int fill_registration_defaults(struct px_server *s, const char *objects)
 	return 0;
 }
 
+/* RFC 7252 §4.8.2, default transmission parameters: a CON exchange lasts EXCHANGE_LIFETIME (247 s), a NON one
+ * NON_LIFETIME (145 s). By then the device has given up, so a request the server never answers frees its slot
+ * (issue 16 item 2). Our own re-Register is a CON upstream. */
+static void arm_inflight(struct pdev *d, struct px_inflight *f, bool con)
+{
+	int64_t ms = con ? LPW_DEDUP_EXCHANGE_LIFETIME_MS : LPW_DEDUP_NON_LIFETIME_MS;
+	if (lpw_loop_timer_in(d->px->loop, &f->timer, ms) < 0)
+		LPW_ERR("proxy", "%s: cannot arm the request's lifetime", d->cfg->id);
+}
+
+/* RFC 7967 §2.1: No-Response (258) with the bits of 2.xx (2), 4.xx (8) and 5.xx (16) all set: no answer is
+ * wanted, so nothing is held for it. An empty or partial value still wants some answers. */
+static bool wants_no_answer(const coap_pdu_t *pdu)
+{
+	lpw_pdu_optval_t v;
+	if (lpw_pdu_get_options(pdu, 258, &v, 1) <= 0)
+		return false;
+	unsigned n = 0;
+	for (size_t i = 0; i < v.len && i < 4; i++)
+		n = n << 8 | v.value[i];
+	return (n & 0x1a) == 0x1a;
+}
+
+/* The request went upstream: hold its slot until its lifetime, or not at all if it wants no answer. */
+static void after_forward(struct px_server *s, struct px_inflight *f)
+{
+	struct pdev *d = s->dev;
+	bool con = coap_pdu_get_type(f->dev_pdu) == COAP_MESSAGE_CON;
+	if (!wants_no_answer(f->dev_pdu)) {
+		arm_inflight(d, f, con);
+		return;
+	}
+	if (con) { /* RFC 7967 §2.1: the empty ACK the server would have sent for a CON */
+		coap_pdu_t *ack = coap_pdu_init(COAP_MESSAGE_ACK, COAP_EMPTY_CODE, coap_pdu_get_mid(f->dev_pdu), 8);
+		if (ack)
+			answer_device(d, ack, true, coap_pdu_get_mid(f->dev_pdu), px_server_index(s));
+		coap_delete_pdu(ack);
+	}
+	end_inflight(f);
+}
+
 /* Builds the TCP request for a device message and sends it. Takes ownership of dev_pdu. */
 static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 {
@@ -250,7 +298,10 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 		coap_delete_pdu(dev_pdu);
 		return;
 	}
-	struct px_inflight *f = new_inflight(d);
+	/* a request that wants no answer takes no slot: it only needs one for the length of this call */
+	struct px_inflight scratch = {0};
+	lpw_timer_init(&scratch.timer, on_inflight_timeout);
+	struct px_inflight *f = wants_no_answer(dev_pdu) ? &scratch : new_inflight(d);
 	if (!f) {
 		LPW_WARN("proxy", "%s: %d requests already in flight; answering 5.03", d->cfg->id, PX_MAX_INFLIGHT);
 		answer_locally(d, dev_pdu, reply_type(dev_pdu), COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE);
@@ -289,7 +340,9 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 		f->dev_pdu = NULL;
 		end_inflight(f);
 		hold(s, dev_pdu);
+		return;
 	}
+	after_forward(s, f);
 }
 
 static void flush_held(struct px_server *s)
@@ -331,7 +384,39 @@ static void reregister(struct px_server *s)
 	if (lpw_uplink_send(s->link, up) < 0) {
 		s->reregistering = false;
 		memset(f, 0, sizeof(*f));
+		return;
 	}
+	arm_inflight(d, f, true);
+}
+
+/* A request's lifetime passed without an answer (arm_inflight): free its slot. */
+static void on_inflight_timeout(lpw_timer_t *t, int64_t now)
+{
+	struct px_inflight *f = lpw_container_of(t, struct px_inflight, timer);
+	struct px_server *s = f->srv;
+	struct pdev *d = s->dev;
+	const char *server = lpw_uplink_server(s->link)->name;
+	d->px->stats->errors++;
+	if (f->gateway_own) {
+		LPW_WARN("proxy", "%s: %s did not answer the gateway's Register within %d s", d->cfg->id, server,
+		         LPW_DEDUP_EXCHANGE_LIFETIME_MS / 1000);
+		px_event(d, "reregister-failed", "%s did not answer within %d s", server, LPW_DEDUP_EXCHANGE_LIFETIME_MS / 1000);
+		s->reregistering = false;
+		end_inflight(f);
+		flush_held(s);
+		return;
+	}
+	bool con = coap_pdu_get_type(f->dev_pdu) == COAP_MESSAGE_CON;
+	LPW_WARN("proxy", "%s: no answer from %s within the %s lifetime (%d s): request dropped", d->cfg->id, server,
+	         con ? "exchange" : "NON", (con ? LPW_DEDUP_EXCHANGE_LIFETIME_MS : LPW_DEDUP_NON_LIFETIME_MS) / 1000);
+	end_inflight(f);
+}
+
+/* Conditions of a link that are not state changes (e.g. handshakes failing over and over): events. */
+static void on_link_event(void *owner, lpw_uplink_t *link, const char *type, const char *detail)
+{
+	struct px_server *s = owner;
+	px_event(s->dev, type, "%s: %s", lpw_uplink_server(link)->name, detail);
 }
 
 /* Moves the link's share of the gauges (stats.h: current values) to g: +1 up, -1 lost, 0 neither. */
@@ -608,7 +693,7 @@ lpw_proxy_t *lpw_proxy_new(lpw_loop_t *loop, const lpw_config_t *cfg, lpw_stats_
 	px->south = south;
 	px->store = store;
 	px->north = (lpw_northbound_t){north_uplink, north_reachable, north_outcome, px};
-	px->upstream_hooks = (lpw_upstream_hooks_t){on_link_state, on_link_response, px_on_server_request};
+	px->upstream_hooks = (lpw_upstream_hooks_t){on_link_state, on_link_response, px_on_server_request, on_link_event};
 	px->upstream = lpw_upstream_new(loop, &cfg->upstream, &px->upstream_hooks);
 	if (!px->upstream) {
 		LPW_ERR("proxy", "cannot set up the upstream side (out of memory or no libcoap context)");

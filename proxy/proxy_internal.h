@@ -36,7 +36,8 @@ struct px_server {
 	int gauge;
 };
 
-/* A device request (or the gateway's own re-Register) waiting for the server. */
+/* A device request (or the gateway's own re-Register) waiting for the server. Each one ends: with the answer,
+ * with the link, or at its lifetime (issue 16 item 2; see px_inflight_arm). */
 struct px_inflight {
 	bool used;
 	bool gateway_own;
@@ -45,6 +46,7 @@ struct px_inflight {
 	size_t up_token_len;
 	coap_pdu_t *dev_pdu; /* the device's message, kept to re-send if the link drops (owned) */
 	lpw_reg_op_t kind;           /* lpw_reg_kind_t */
+	lpw_timer_t timer;           /* the exchange's lifetime */
 };
 
 /* A server request carried to the device, or an observation the device serves. */

@@ -25,10 +25,24 @@ typedef struct {
 	void (*state_changed)(void *owner, lpw_uplink_t *link, lpw_link_state_t state, const char *reason);
 	/* A response to a request we sent on this link (matched by token by the owner). */
 	void (*response)(void *owner, lpw_uplink_t *link, const coap_pdu_t *response);
-	/* A request the server sent on this link. Nothing is answered unless the owner later calls
-	 * lpw_uplink_send() with a response carrying the request's token. */
+	/* A request the server sent on this link (only ever on a link that is UP). Nothing is answered unless the
+	 * owner later calls lpw_uplink_send() with a response carrying the request's token. */
 	void (*request)(void *owner, lpw_uplink_t *link, const coap_pdu_t *request);
+	/* A notable condition of the link that is not a state change (type: "upstream-handshake-failing"). May
+	 * be NULL. */
+	void (*event)(void *owner, lpw_uplink_t *link, const char *type, const char *detail);
 } lpw_upstream_hooks_t;
+
+/* The back-off policy (issue 16 item 7): a lost session is retried after reconnect_min, doubling up to
+ * reconnect_max with jitter. The back-off starts again from reconnect_min only once a session has stayed UP
+ * for LPW_UPLINK_STABLE_MS: completing the CSM exchange proves nothing (a server may drop every session right
+ * after it), and a registration answered is no proof either (a server may drop it after its 2.01, and an
+ * OSCORE device's registration is opaque to the gateway). */
+#define LPW_UPLINK_STABLE_MS 60000
+/* LwM2M 1.1.1 §5.2.9 calls handshake_failure a "retry", but OpenSSL servers answer a wrong PSK identity with
+ * it (issue 10 item 12): after this many TLS handshakes in a row fail with the same credentials, the link
+ * raises "upstream-handshake-failing", says so in its reason, and keeps retrying every reconnect_max. */
+#define LPW_UPLINK_SUSPECT_FAILURES 5
 
 /* cfg, hooks: borrowed, must outlive the upstream. NULL on failure. */
 lpw_upstream_t *lpw_upstream_new(lpw_loop_t *loop, const lpw_config_upstream_t *cfg, const lpw_upstream_hooks_t *hooks);
@@ -49,8 +63,10 @@ void lpw_uplink_rebind(lpw_uplink_t *link, const lpw_config_device_t *dev, const
  * size classes made from now on. */
 void lpw_upstream_reconfigure(lpw_upstream_t *up, const lpw_config_upstream_t *cfg);
 
-/* Starts connecting if DOWN and no retry is pending; no-op otherwise. -EHOSTUNREACH if the address does not
- * resolve, -ENOMEM. Later failures arrive through state_changed. */
+/* Starts connecting if DOWN and no retry is pending; no-op otherwise. A host name is looked up without
+ * blocking, again at every attempt. The whole setup (lookup, TCP connect, TLS handshake, the server's CSM) must
+ * end within upstream.csm_timeout. Returns 0 or -ENOMEM; failures arrive through state_changed (DOWN with a
+ * reason, a retry scheduled). */
 int lpw_uplink_connect(lpw_uplink_t *link);
 
 /* Sends pdu (ownership passes, also on error). Only when UP: -ENOTCONN otherwise; -EIO if libcoap refuses. */

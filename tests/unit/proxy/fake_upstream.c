@@ -176,6 +176,11 @@ void fake_link_server_request(lpw_uplink_t *link, const coap_pdu_t *pdu)
 	link->up->hooks->request(link->owner, link, pdu);
 }
 
+void fake_link_event(lpw_uplink_t *link, const char *type, const char *detail)
+{
+	link->up->hooks->event(link->owner, link, type, detail);
+}
+
 size_t fake_link_nsent(const lpw_uplink_t *link)
 {
 	return link->nsent;

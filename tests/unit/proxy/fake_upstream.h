@@ -18,6 +18,8 @@ void fake_link_set_state(lpw_uplink_t *link, lpw_link_state_t state, uint32_t re
 /* The server answers (response hook) or asks (request hook) on this link. pdu is borrowed for the call. */
 void fake_link_server_response(lpw_uplink_t *link, const coap_pdu_t *pdu);
 void fake_link_server_request(lpw_uplink_t *link, const coap_pdu_t *pdu);
+/* The link reports a condition (the event hook), as the real upstream does after repeated handshake failures. */
+void fake_link_event(lpw_uplink_t *link, const char *type, const char *detail);
 
 /* PDUs the proxy sent on the link with lpw_uplink_send() while it was UP, oldest first. Borrowed from the link. */
 size_t fake_link_nsent(const lpw_uplink_t *link);
