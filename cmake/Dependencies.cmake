@@ -13,10 +13,11 @@ endif()
 message(STATUS "libcoap ${COAP_VERSION}, TLS backend: ${LPW_COAP_BACKEND}")
 add_library(lpw::coap ALIAS PkgConfig::COAP)
 # The upstream code reads the TLS alert that ended a handshake from the backend itself (libcoap 4.3.1 does not
-# report it): lpw::coap_backend carries that library and a define naming the backend.
+# report it), and puts a read gate into the TLS session until the server's CSM arrives (proxy/upstream_guard.h):
+# lpw::coap_backend carries those libraries and a define naming the backend.
 add_library(lpw_coap_backend INTERFACE)
 if(LPW_COAP_BACKEND STREQUAL "openssl")
-  pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
+  pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libssl libcrypto)
   target_link_libraries(lpw_coap_backend INTERFACE PkgConfig::LIBCRYPTO)
   target_compile_definitions(lpw_coap_backend INTERFACE LPW_COAP_OPENSSL=1)
 else()

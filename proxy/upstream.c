@@ -18,6 +18,8 @@
 
 #include "core/log.h"
 #include "proxy/alerts.h"
+#include "proxy/resolver.h"
+#include "proxy/upstream_guard.h"
 
 /* Sessions per libcoap context. libcoap 4.3.1 walks every session of a context on each coap_io_process() and
  * coap_io_do_epoll() (coap_io_prepare_io: keepalive, CSM and connect timeouts), so one context with 10 000
@@ -34,10 +36,11 @@ struct size_class {
 	lpw_upstream_t *up;
 	coap_context_t *ctx;
 	uint32_t max_message_size;
-	int fd;
+	int fd;                 /* libcoap's epoll descriptor: we do its epoll_wait (see process_class) */
 	unsigned links;  /* links assigned to it */
 	bool dirty;      /* a session was made, used or released outside its I/O: its timers need a look */
 	struct size_class *next_dirty;
+	lpw_uplink_t *guarded;  /* links whose session has not yet shown a valid first message */
 };
 
 struct lpw_upstream {
@@ -53,6 +56,10 @@ struct lpw_upstream {
 	lpw_uplink_t *wait_head, **wait_tail; /* links waiting for a connecting slot, in order */
 	lpw_timer_t admit_timer;
 	uint32_t rng;
+	lpw_resolver_t *resolver;
+	bool in_prepare;          /* inside coap_io_prepare_epoll: a close now is libcoap's timeout, not the server */
+	char log_close[160];      /* a close libcoap decided on during the current event, from its log; "" none */
+	bool guard_warned;
 };
 
 struct lpw_uplink {
@@ -63,15 +70,24 @@ struct lpw_uplink {
 	void *owner;
 	coap_session_t *session;
 	lpw_link_state_t state;
-	char reason[128];
-	uint32_t attempt;
+	char reason[224];
+	uint32_t attempt;             /* back-off step; reset only by stable_timer */
 	uint32_t reconnects;
 	bool ever_up;
 	lpw_timer_t retry_timer;
 	lpw_timer_t release_timer;
+	lpw_timer_t setup_timer;      /* the whole setup must end by then (upstream.csm_timeout) */
+	lpw_timer_t stable_timer;     /* UP this long: the session has proven itself, the back-off resets */
 	coap_session_t *dead_session; /* released outside libcoap's callbacks */
 	bool waiting;                 /* queued for a connecting slot */
 	lpw_uplink_t *wait_next;
+	lpw_lookup_t *lookup;         /* host name lookup in progress */
+	lpw_guard_t guard;            /* the first-message guard of the session */
+	lpw_uplink_t *gnext, **gprev; /* in cls->guarded while the guard is active */
+	bool tcp_up, tls_up;          /* this session got that far */
+	char close_reason[160];       /* why the gateway itself closes the session; "" when it does not */
+	uint32_t handshake_failures;  /* TLS handshakes failed in a row with the credentials of cred_print */
+	uint64_t cred_print;
 };
 
 static lpw_upstream_t *log_owner; /* libcoap's log handler has no user argument */
@@ -107,6 +123,21 @@ static int alert_from_text(const char *text)
 	return -1;
 }
 
+/* libcoap 4.3.1 closes a session itself on a message too large for it and says so only in its log: keep the
+ * reason for the close event that follows within the same event (issue 16 item 6). */
+static void note_libcoap_close(const char *line)
+{
+	if (!log_owner)
+		return;
+	const char *big = strstr(line, "incoming PDU length too large");
+	if (big)
+		snprintf(log_owner->log_close, sizeof(log_owner->log_close),
+		         "closed by the gateway: the server sent a message longer than libcoap takes %s", big + 29);
+	else if (strstr(line, "coap_pdu_resize: pdu too big"))
+		snprintf(log_owner->log_close, sizeof(log_owner->log_close),
+		         "closed by the gateway: the server sent a message above the Max-Message-Size we advertised");
+}
+
 static void coap_log_to_ours(coap_log_t level, const char *message)
 {
 	char line[512];
@@ -124,6 +155,7 @@ static void coap_log_to_ours(coap_log_t level, const char *message)
 				log_owner->last_alert = code;
 		}
 	}
+	note_libcoap_close(line);
 	int ours = level <= LOG_ERR ? LOG_ERR : level == LOG_WARNING ? LOG_WARNING : LOG_DEBUG;
 	LPW_LOG(ours, "libcoap", "%s", line);
 }
@@ -147,6 +179,7 @@ static void take_backend_alert(lpw_upstream_t *up)
 
 static void unqueue(lpw_uplink_t *link);
 static void on_admit_timer(lpw_timer_t *t, int64_t now);
+static const lpw_config_tls_t *credentials(const lpw_uplink_t *link);
 
 static struct lpw_uplink *link_of(coap_session_t *session)
 {
@@ -181,39 +214,187 @@ static uint32_t next_random(lpw_upstream_t *up)
 	return up->rng = x;
 }
 
-/* The whole back-off policy in one place: what to do after the session is lost. */
-static void link_lost(lpw_uplink_t *link, const char *what)
+static void guard_list(lpw_uplink_t *link)
+{
+	struct size_class *c = link->cls;
+	link->gnext = c->guarded;
+	if (link->gnext)
+		link->gnext->gprev = &link->gnext;
+	link->gprev = &c->guarded;
+	c->guarded = link;
+}
+
+static void guard_stop(lpw_uplink_t *link)
+{
+	if (link->gprev) {
+		*link->gprev = link->gnext;
+		if (link->gnext)
+			link->gnext->gprev = link->gprev;
+		link->gprev = NULL;
+		link->gnext = NULL;
+	}
+	lpw_guard_detach(&link->guard);
+}
+
+/* The guarded link whose session's socket an event of this context is about, or NULL (not guarded). */
+static lpw_uplink_t *guarded_link(struct size_class *c, const void *sock)
+{
+	for (lpw_uplink_t *l = c->guarded; l; l = l->gnext) /* only sessions still in setup: at most MAX_CONNECTING */
+		if (lpw_guard_owns(&l->guard, sock))
+			return l;
+	return NULL;
+}
+
+/* FNV-1a over what identifies the credentials in use: "unchanged credentials" of issue 10 item 12. */
+static uint64_t cred_print(const lpw_config_tls_t *t)
+{
+	uint64_t h = 1469598103934665603ull;
+	const struct {
+		const void *p;
+		size_t n;
+	} parts[] = {
+		{t->identity, t->identity_len},
+		{t->key, t->key_len},
+		{t->cert_file, t->cert_file ? strlen(t->cert_file) : 0},
+		{t->key_file, t->key_file ? strlen(t->key_file) : 0},
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		for (size_t k = 0; k < parts[i].n; k++)
+			h = (h ^ ((const uint8_t *)parts[i].p)[k]) * 1099511628211ull;
+		h = (h ^ 0xff) * 1099511628211ull;
+	}
+	return h;
+}
+
+/* Forgets the session and everything of its setup; the session itself is released on the next loop turn. */
+static void end_session(lpw_uplink_t *link)
 {
 	lpw_upstream_t *up = link->up;
-	char reason[128];
-	int alert = up->last_alert;
-	up->last_alert = -1;
-
+	guard_stop(link);
+	if (link->lookup) {
+		lpw_resolver_cancel(up->resolver, link->lookup);
+		link->lookup = NULL;
+	}
+	lpw_loop_timer_clear(up->loop, &link->setup_timer);
+	lpw_loop_timer_clear(up->loop, &link->stable_timer);
 	if (link->session) {
 		coap_session_set_app_data(link->session, NULL);
+		if (link->dead_session) /* an older one not yet released: it is in no callback now */
+			coap_session_release(link->dead_session);
 		link->dead_session = link->session;
 		link->session = NULL;
 		if (lpw_loop_timer_in(up->loop, &link->release_timer, 0) < 0)
 			LPW_ERR("upstream", "%s: cannot schedule session release", link->dev->id);
 	}
+	link->tcp_up = link->tls_up = false;
+	link->close_reason[0] = '\0';
+}
+
+/* Issue 10 item 12: counts a failed handshake; at LPW_UPLINK_SUSPECT_FAILURES in a row with the same
+ * credentials the event is raised once. Returns the count. */
+static uint32_t count_handshake_failure(lpw_uplink_t *link, const char *what)
+{
+	uint64_t print = cred_print(credentials(link));
+	if (print != link->cred_print) {
+		link->cred_print = print;
+		link->handshake_failures = 0;
+	}
+	uint32_t n = ++link->handshake_failures;
+	if (n == LPW_UPLINK_SUSPECT_FAILURES) {
+		char detail[256];
+		snprintf(detail, sizeof(detail),
+		         "%u TLS handshakes in a row failed with unchanged credentials (last: %s); check the PSK identity "
+		         "and key or certificate; retrying every %u s",
+		         n, what, link->up->cfg->reconnect_max_s);
+		LPW_ERR("upstream", "%s -> %s: %s", link->dev->id, link->srv->name, detail);
+		if (link->up->hooks->event)
+			link->up->hooks->event(link->owner, link, "upstream-handshake-failing", detail);
+	}
+	return n;
+}
+
+/* The whole back-off policy in one place: what to do after the session is lost. handshake: it was lost during
+ * its TLS handshake. */
+static void link_lost(lpw_uplink_t *link, const char *what, bool handshake)
+{
+	lpw_upstream_t *up = link->up;
+	char reason[sizeof(link->reason)], hs[96] = "", alert_text[64] = "";
+	int alert = up->last_alert;
+	up->last_alert = -1;
+	end_session(link);
 	if (alert >= 0 && lpw_alert_classify((uint8_t)alert) == LPW_ALERT_FAIL) {
 		snprintf(reason, sizeof(reason), "TLS alert %s (%d): not retrying", lpw_alert_name((uint8_t)alert), alert);
 		LPW_ERR("upstream", "%s -> %s: %s", link->dev->id, link->srv->name, reason);
 		set_state(link, LPW_LINK_FAILED, reason);
 		return;
 	}
-	int64_t delay = lpw_backoff_next_ms(link->attempt++, (int64_t)up->cfg->reconnect_min_s * 1000,
-	                                    (int64_t)up->cfg->reconnect_max_s * 1000, next_random(up));
 	if (alert >= 0)
-		snprintf(reason, sizeof(reason), "%s: TLS alert %s (%d); retry in %lld ms", what,
-		         lpw_alert_name((uint8_t)alert), alert, (long long)delay);
-	else
-		snprintf(reason, sizeof(reason), "%s; retry in %lld ms", what, (long long)delay);
+		snprintf(alert_text, sizeof(alert_text), ": TLS alert %s (%d)", lpw_alert_name((uint8_t)alert), alert);
+	int64_t max_ms = (int64_t)up->cfg->reconnect_max_s * 1000;
+	int64_t delay = lpw_backoff_next_ms(link->attempt++, (int64_t)up->cfg->reconnect_min_s * 1000, max_ms,
+	                                    next_random(up));
+	if (handshake) {
+		char last[96];
+		snprintf(last, sizeof(last), "%s%s", what, alert_text);
+		uint32_t n = count_handshake_failure(link, last);
+		if (n >= LPW_UPLINK_SUSPECT_FAILURES) {
+			delay = max_ms;
+			snprintf(hs, sizeof(hs), "; %u handshakes in a row failed: credentials suspect", n);
+		}
+	}
+	snprintf(reason, sizeof(reason), "%s%s%s; retry in %lld ms", what, alert_text, hs, (long long)delay);
 	if (link->attempt == 1 || lpw_log_enabled(LOG_DEBUG))
 		LPW_WARN("upstream", "%s -> %s: %s", link->dev->id, link->srv->name, reason);
 	if (lpw_loop_timer_in(up->loop, &link->retry_timer, delay) < 0)
 		LPW_ERR("upstream", "%s: cannot schedule reconnect", link->dev->id);
 	set_state(link, LPW_LINK_DOWN, reason);
+}
+
+/* A close libcoap reports: who decided it (issue 16 item 6) — the gateway (a reason of ours, libcoap's log,
+ * one of libcoap's timeouts) or, failing all of these, the server. */
+static void lost_by(lpw_uplink_t *link, const char *otherwise)
+{
+	lpw_upstream_t *up = link->up;
+	char what[160];
+	if (link->close_reason[0])
+		snprintf(what, sizeof(what), "%s", link->close_reason);
+	else if (up->log_close[0])
+		snprintf(what, sizeof(what), "%s", up->log_close);
+	else if (up->in_prepare && link->state == LPW_LINK_UP)
+		snprintf(what, sizeof(what), "closed by the gateway: no Pong to its keepalive Ping");
+	else if (up->in_prepare)
+		snprintf(what, sizeof(what), "closed by the gateway: no CSM from the server");
+	else
+		snprintf(what, sizeof(what), "%s", otherwise);
+	up->log_close[0] = '\0';
+	link_lost(link, what, link->srv->secure && link->tcp_up && !link->tls_up);
+}
+
+/* The gateway ends a session itself: reason for the log and the device state, an Abort first if asked. */
+static void close_session(lpw_uplink_t *link, const char *reason, bool send_abort, uint16_t bad_option)
+{
+	coap_session_t *s = link->session;
+	if (!s)
+		return;
+	snprintf(link->close_reason, sizeof(link->close_reason), "%s", reason);
+	if (send_abort)
+		lpw_guard_send_abort(&link->guard, s, bad_option, reason);
+	coap_session_disconnected(s, COAP_NACK_NOT_DELIVERABLE); /* its close events come back through on_event */
+	if (link->session == s)
+		lost_by(link, reason);
+}
+
+static void session_up(lpw_uplink_t *link)
+{
+	guard_stop(link);
+	lpw_loop_timer_clear(link->up->loop, &link->setup_timer);
+	if (lpw_loop_timer_in(link->up->loop, &link->stable_timer, LPW_UPLINK_STABLE_MS) < 0)
+		LPW_ERR("upstream", "%s: cannot arm the back-off reset", link->dev->id);
+	if (link->ever_up)
+		link->reconnects++;
+	link->ever_up = true;
+	LPW_INFO("upstream", "%s -> %s: connected", link->dev->id, link->srv->name);
+	set_state(link, LPW_LINK_UP, "");
 }
 
 static int on_event(coap_session_t *session, const coap_event_t event)
@@ -222,28 +403,30 @@ static int on_event(coap_session_t *session, const coap_event_t event)
 	if (!link)
 		return 0;
 	switch (event) {
+	case COAP_EVENT_TCP_CONNECTED:
+		link->tcp_up = true;
+		break;
+	case COAP_EVENT_DTLS_CONNECTED:
+		link->tls_up = true;
+		link->handshake_failures = 0;
+		break;
 	case COAP_EVENT_SESSION_CONNECTED:
-		link->attempt = 0;
-		if (link->ever_up)
-			link->reconnects++;
-		link->ever_up = true;
-		LPW_INFO("upstream", "%s -> %s: connected", link->dev->id, link->srv->name);
-		set_state(link, LPW_LINK_UP, "");
+		session_up(link);
 		break;
 	case COAP_EVENT_TCP_FAILED:
-		link_lost(link, "TCP connect failed");
+		lost_by(link, "TCP connect failed");
 		break;
 	case COAP_EVENT_DTLS_ERROR:
 		take_backend_alert(link->up);
-		link_lost(link, "TLS handshake failed");
+		lost_by(link, link->tls_up ? "TLS error" : "TLS handshake failed");
 		break;
 	case COAP_EVENT_SESSION_FAILED:
-		link_lost(link, "session failed (no CSM from the server)");
+		lost_by(link, "session failed before the CSM exchange");
 		break;
 	case COAP_EVENT_TCP_CLOSED:
 	case COAP_EVENT_SESSION_CLOSED:
 	case COAP_EVENT_DTLS_CLOSED:
-		link_lost(link, "connection closed by the server");
+		lost_by(link, "connection closed by the server");
 		break;
 	default:
 		break;
@@ -255,7 +438,7 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
                                    const coap_mid_t mid)
 {
 	lpw_uplink_t *link = link_of(session);
-	if (link && link->up->hooks->response)
+	if (link && link->state == LPW_LINK_UP && link->up->hooks->response)
 		link->up->hooks->response(link->owner, link, received);
 	return COAP_RESPONSE_OK;
 }
@@ -265,8 +448,9 @@ static void on_server_request(coap_resource_t *resource, coap_session_t *session
 {
 	lpw_uplink_t *link = link_of(session);
 	/* The response PDU is left untouched: libcoap then sends nothing, and the owner answers later with a
-	 * response carrying this request's token (DESIGN.md decision 1). */
-	if (link && link->up->hooks->request)
+	 * response carrying this request's token (DESIGN.md decision 1). Never for a session that is not UP: the
+	 * guard keeps requests before the CSM from reaching this point at all, this is the second line. */
+	if (link && link->state == LPW_LINK_UP && link->up->hooks->request)
 		link->up->hooks->request(link->owner, link, request);
 }
 
@@ -279,11 +463,50 @@ static void mark_dirty(struct size_class *cls)
 	cls->up->dirty = cls;
 }
 
+/* One event of libcoap's epoll descriptor: through the guard of its session if it has one, then to libcoap. */
+static void handle_event(lpw_upstream_t *up, struct size_class *cls, const struct epoll_event *ev)
+{
+	uint32_t events = ev->events;
+	lpw_uplink_t *link = ev->data.ptr ? guarded_link(cls, ev->data.ptr) : NULL;
+	coap_session_t *s = link ? link->session : NULL;
+	if (link && s) {
+		char reason[160];
+		uint16_t bad = 0;
+		lpw_guard_action_t a = lpw_guard_event(&link->guard, s, &events, reason, sizeof(reason), &bad);
+		if (a == LPW_GUARD_RELEASE)
+			guard_stop(link);
+		if (a == LPW_GUARD_ABORT) { /* logged with the retry by link_lost */
+			close_session(link, reason, true, bad);
+			return;
+		}
+		if (!events)
+			return;
+	}
+	struct epoll_event one = {.events = events, .data = ev->data};
+	up->log_close[0] = '\0';
+	coap_io_do_epoll(cls->ctx, &one, 1);
+	if (link && link->session == s && link->guard.active)
+		lpw_guard_after(&link->guard, s);
+}
+
+/* What coap_io_process(ctx, COAP_IO_NO_WAIT) does, with the epoll_wait in our hands so that the events of a
+ * session in setup pass the guard first (upstream_guard.h). No cache, no async: we use neither. */
 static void process_class(lpw_upstream_t *up, struct size_class *cls)
 {
+	struct epoll_event ev[16];
+	int n;
+	coap_tick_t now;
 	up->last_alert = -1;
 	log_owner = up;
-	coap_io_process(cls->ctx, COAP_IO_NO_WAIT); /* also arms the context's own timerfd, which our loop watches */
+	coap_ticks(&now);
+	up->in_prepare = true;
+	coap_io_prepare_epoll(cls->ctx, now); /* libcoap's timeouts: retransmits, keepalive, its CSM backstop */
+	up->in_prepare = false;
+	do {
+		n = epoll_wait(cls->fd, ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
+		for (int i = 0; i < n; i++)
+			handle_event(up, cls, &ev[i]);
+	} while (n == (int)(sizeof(ev) / sizeof(ev[0])));
 }
 
 static void on_coap_fd(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
@@ -310,12 +533,15 @@ static void prepare(lpw_loop_t *loop, void *arg)
 	lpw_upstream_t *up = arg;
 	coap_tick_t now;
 	coap_ticks(&now);
+	log_owner = up;
+	up->in_prepare = true;
 	while (up->dirty) {
 		struct size_class *cls = up->dirty;
 		up->dirty = cls->next_dirty;
 		cls->dirty = false;
 		coap_io_prepare_epoll(cls->ctx, now);
 	}
+	up->in_prepare = false;
 	if (up->nclasses && !lpw_timer_armed(&up->io_timer) && lpw_loop_timer_in(loop, &up->io_timer, SWEEP_MS) < 0)
 		LPW_ERR("upstream", "cannot arm the libcoap sweep");
 }
@@ -342,7 +568,9 @@ static struct size_class *new_class(lpw_upstream_t *up, uint32_t max_message_siz
 	}
 	coap_register_event_handler(ctx, on_event);
 	coap_register_response_handler(ctx, on_response);
-	coap_context_set_csm_timeout(ctx, up->cfg->csm_timeout_s);
+	/* Our setup timer (csm_timeout, from the start of the setup) comes first and names the phase that hung;
+	 * libcoap's own CSM timeout is only a backstop. */
+	coap_context_set_csm_timeout(ctx, up->cfg->csm_timeout_s + 5);
 	coap_context_set_keepalive(ctx, up->cfg->ping_interval_s);
 	if (max_message_size)
 		coap_context_set_csm_max_message_size(ctx, max_message_size);
@@ -394,7 +622,9 @@ lpw_upstream_t *lpw_upstream_new(lpw_loop_t *loop, const lpw_config_upstream_t *
 	lpw_timer_init(&up->io_timer, on_io_timer);
 	lpw_timer_init(&up->admit_timer, on_admit_timer);
 	up->wait_tail = &up->wait_head;
-	if (lpw_loop_add_prepare(loop, prepare, up) < 0) {
+	up->resolver = lpw_resolver_new(loop);
+	if (!up->resolver || lpw_loop_add_prepare(loop, prepare, up) < 0) {
+		lpw_resolver_free(up->resolver);
 		free(up);
 		return NULL;
 	}
@@ -415,6 +645,7 @@ void lpw_upstream_free(lpw_upstream_t *up)
 		free(up->classes[i]);
 	}
 	free(up->classes);
+	lpw_resolver_free(up->resolver);
 	if (log_owner == up)
 		log_owner = NULL;
 	free(up);
@@ -433,9 +664,47 @@ static void on_release_timer(lpw_timer_t *t, int64_t now)
 static void on_retry_timer(lpw_timer_t *t, int64_t now)
 {
 	lpw_uplink_t *link = lpw_container_of(t, lpw_uplink_t, retry_timer);
-	int rc = lpw_uplink_connect(link);
-	if (rc < 0)
-		link_lost(link, rc == -EHOSTUNREACH ? "server address does not resolve" : "cannot create session");
+	if (lpw_uplink_connect(link) < 0)
+		link_lost(link, "cannot start a session (out of memory)", false);
+}
+
+/* A session that stayed up this long has proven itself: the next loss starts the back-off from the bottom. */
+static void on_stable_timer(lpw_timer_t *t, int64_t now)
+{
+	lpw_uplink_t *link = lpw_container_of(t, lpw_uplink_t, stable_timer);
+	link->attempt = 0;
+}
+
+/* The setup (lookup, TCP, TLS, CSM) took longer than upstream.csm_timeout: say which phase hung. */
+static void on_setup_timer(lpw_timer_t *t, int64_t now)
+{
+	lpw_uplink_t *link = lpw_container_of(t, lpw_uplink_t, setup_timer);
+	lpw_upstream_t *up = link->up;
+	unsigned secs = up->cfg->csm_timeout_s;
+	char reason[160];
+	if (link->lookup) {
+		lpw_resolver_reap(up->resolver); /* in case its completion signal was lost */
+		if (!link->lookup) {
+			if (link->session && lpw_loop_timer_in(up->loop, &link->setup_timer, (int64_t)secs * 1000) < 0)
+				LPW_ERR("upstream", "%s: cannot arm the setup timer", link->dev->id);
+			return;
+		}
+		snprintf(reason, sizeof(reason), "the lookup of %s timed out after %u s", link->srv->host, secs);
+		link_lost(link, reason, false);
+		return;
+	}
+	if (!link->session)
+		return;
+	coap_session_state_t st = coap_session_get_state(link->session);
+	if (st == COAP_SESSION_STATE_CONNECTING)
+		snprintf(reason, sizeof(reason), "TCP connect timed out after %u s", secs);
+	else if (st == COAP_SESSION_STATE_HANDSHAKE)
+		snprintf(reason, sizeof(reason), "TLS handshake timed out after %u s", secs);
+	else if (st == COAP_SESSION_STATE_CSM)
+		snprintf(reason, sizeof(reason), "closed by the gateway: no CSM from the server within %u s", secs);
+	else
+		return;
+	close_session(link, reason, st == COAP_SESSION_STATE_CSM, 0);
 }
 
 lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev, const lpw_config_server_t *srv,
@@ -455,9 +724,12 @@ lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev,
 	link->srv = srv;
 	link->owner = owner;
 	link->state = LPW_LINK_DOWN;
+	link->guard.fd = -1;
 	snprintf(link->reason, sizeof(link->reason), "not connected yet");
 	lpw_timer_init(&link->retry_timer, on_retry_timer);
 	lpw_timer_init(&link->release_timer, on_release_timer);
+	lpw_timer_init(&link->setup_timer, on_setup_timer);
+	lpw_timer_init(&link->stable_timer, on_stable_timer);
 	return link;
 }
 
@@ -476,8 +748,14 @@ void lpw_uplink_free(lpw_uplink_t *link)
 {
 	if (!link)
 		return;
-	lpw_loop_timer_clear(link->up->loop, &link->retry_timer);
-	lpw_loop_timer_clear(link->up->loop, &link->release_timer);
+	lpw_loop_t *loop = link->up->loop;
+	lpw_loop_timer_clear(loop, &link->retry_timer);
+	lpw_loop_timer_clear(loop, &link->release_timer);
+	lpw_loop_timer_clear(loop, &link->setup_timer);
+	lpw_loop_timer_clear(loop, &link->stable_timer);
+	guard_stop(link); /* before the session goes: the TLS gate points back into the link */
+	if (link->lookup)
+		lpw_resolver_cancel(link->up->resolver, link->lookup);
 	if (link->waiting)
 		unqueue(link);
 	if (link->state == LPW_LINK_CONNECTING)
@@ -493,21 +771,6 @@ void lpw_uplink_free(lpw_uplink_t *link)
 	free(link);
 }
 
-static int resolve(const lpw_config_server_t *srv, coap_address_t *out)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-	char port[8];
-	snprintf(port, sizeof(port), "%u", srv->port);
-	/* Numeric hosts resolve without I/O; a name is looked up synchronously (rare: at connect only). */
-	if (getaddrinfo(srv->host, port, &hints, &res) != 0 || !res)
-		return -EHOSTUNREACH;
-	coap_address_init(out);
-	out->size = res->ai_addrlen;
-	memcpy(&out->addr, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 /* The device's own credentials win over the server's (DESIGN.md decision 3). */
 static const lpw_config_tls_t *credentials(const lpw_uplink_t *link)
 {
@@ -516,7 +779,6 @@ static const lpw_config_tls_t *credentials(const lpw_uplink_t *link)
 		return d;
 	return &link->srv->tls;
 }
-
 /* The server certificate must name the server we meant (LwM2M 1.1.1 §5.2.8.x): libcoap checks the chain against
  * the CA, we check the end certificate's CN against the configured SNI (or the URI's host name). A server known
  * only by an IP address and no SNI is checked by its chain alone. */
@@ -561,7 +823,67 @@ static coap_session_t *open_tls(lpw_uplink_t *link, const coap_address_t *addr)
 	return coap_new_client_session_pki(link->cls->ctx, NULL, addr, COAP_PROTO_TLS, &pki);
 }
 
-static int open_session(lpw_uplink_t *link);
+/* The address is known: make the session and put its guard in place before libcoap reads anything. */
+static void create_session(lpw_uplink_t *link, const struct sockaddr *sa, socklen_t len)
+{
+	lpw_upstream_t *up = link->up;
+	coap_address_t addr;
+	coap_address_init(&addr);
+	addr.size = len;
+	memcpy(&addr.addr, sa, len);
+	int fd = lpw_guard_next_fd(link->cls->fd); /* the descriptor libcoap's socket() is about to get */
+	link->tcp_up = link->tls_up = false;
+	link->close_reason[0] = '\0';
+	coap_session_t *s = link->srv->secure ? open_tls(link, &addr)
+	                                      : coap_new_client_session(link->cls->ctx, NULL, &addr, COAP_PROTO_TCP);
+	if (!s) {
+		link_lost(link, "cannot create a session", false);
+		return;
+	}
+	link->session = s;
+	coap_session_set_app_data(s, link);
+	mark_dirty(link->cls);
+	int rc = fd >= 0 ? lpw_guard_attach(&link->guard, s, link->cls->fd, fd, link->srv->secure) : fd;
+	if (rc == 0) {
+		guard_list(link);
+	} else if (!up->guard_warned) {
+		up->guard_warned = true;
+		LPW_ERR("upstream", "%s -> %s: cannot watch the server's first message (%s): a server sending requests "
+		        "before its CSM could stall the daemon", link->dev->id, link->srv->name, strerror(-rc));
+	}
+	LPW_DEBUG("upstream", "%s -> %s: connecting to %s", link->dev->id, link->srv->name, link->srv->uri);
+}
+
+static void on_resolved(void *arg, int rc, const struct sockaddr *sa, socklen_t len, const char *detail)
+{
+	lpw_uplink_t *link = arg;
+	link->lookup = NULL;
+	if (rc < 0) {
+		char what[160];
+		snprintf(what, sizeof(what), "server address %s does not resolve (%s)", link->srv->host, detail);
+		link_lost(link, what, false);
+		return;
+	}
+	LPW_DEBUG("upstream", "%s -> %s: %s resolved", link->dev->id, link->srv->name, link->srv->host);
+	create_session(link, sa, len);
+}
+
+/* One attempt: the setup deadline starts now; a host name is looked up again each time (it may move). */
+static void open_session(lpw_uplink_t *link)
+{
+	lpw_upstream_t *up = link->up;
+	set_state(link, LPW_LINK_CONNECTING, "connecting");
+	if (lpw_loop_timer_in(up->loop, &link->setup_timer, (int64_t)up->cfg->csm_timeout_s * 1000) < 0)
+		LPW_ERR("upstream", "%s: cannot arm the setup timer", link->dev->id);
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+	if (lpw_resolver_numeric(link->srv->host, link->srv->port, (struct sockaddr *)&ss, &len) == 0) {
+		create_session(link, (struct sockaddr *)&ss, len);
+		return;
+	}
+	if (lpw_resolver_lookup(up->resolver, link->srv->host, link->srv->port, on_resolved, link, &link->lookup) < 0)
+		link_lost(link, "cannot start the server's address lookup", false);
+}
 
 static void unqueue(lpw_uplink_t *link)
 {
@@ -586,9 +908,7 @@ static void on_admit_timer(lpw_timer_t *t, int64_t now)
 	while (up->wait_head && up->connecting < MAX_CONNECTING) {
 		lpw_uplink_t *link = up->wait_head;
 		unqueue(link);
-		int rc = open_session(link);
-		if (rc < 0)
-			link_lost(link, rc == -EHOSTUNREACH ? "server address does not resolve" : "cannot create session");
+		open_session(link);
 	}
 }
 
@@ -603,27 +923,9 @@ int lpw_uplink_connect(lpw_uplink_t *link)
 		LPW_DEBUG("upstream", "%s -> %s: waiting for a connection slot", link->dev->id, link->srv->name);
 		return 0;
 	}
-	return open_session(link);
-}
-
-static int open_session(lpw_uplink_t *link)
-{
-	coap_address_t addr;
-	int rc = resolve(link->srv, &addr);
-	if (rc < 0)
-		return rc;
-	coap_session_t *s = link->srv->secure ? open_tls(link, &addr)
-	                                      : coap_new_client_session(link->cls->ctx, NULL, &addr, COAP_PROTO_TCP);
-	if (!s)
-		return -ENOMEM;
-	link->session = s;
-	coap_session_set_app_data(s, link);
-	mark_dirty(link->cls);
-	set_state(link, LPW_LINK_CONNECTING, "connecting");
-	LPW_DEBUG("upstream", "%s -> %s: connecting to %s", link->dev->id, link->srv->name, link->srv->uri);
+	open_session(link);
 	return 0;
 }
-
 int lpw_uplink_send(lpw_uplink_t *link, coap_pdu_t *pdu)
 {
 	if (link->state != LPW_LINK_UP || !link->session) {
