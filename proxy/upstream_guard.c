@@ -177,8 +177,6 @@ static void install_gate(lpw_guard_t *g, coap_session_t *s)
 	gt->slot = &g->gate;
 	BIO_set_data(b, gt);
 	BIO_set_init(b, 1);
-	if (SSL_is_init_finished(ssl))
-		LPW_WARN("upstream", "%s: TLS handshake finished before the read gate", coap_session_str(s));
 	/* libcoap's BIO holds two references, one per slot: the read slot's goes (SSL_set0_rbio frees it), the write
 	 * slot keeps its own, and the gate holds the one taken above. */
 	SSL_set0_rbio(ssl, b);
@@ -260,7 +258,8 @@ void lpw_guard_detach(lpw_guard_t *g)
 
 void lpw_guard_after(lpw_guard_t *g, coap_session_t *s)
 {
-	if (g->active && g->tls && coap_session_get_state(s) == COAP_SESSION_STATE_HANDSHAKE)
+	coap_session_state_t st = coap_session_get_state(s);
+	if (g->active && g->tls && (st == COAP_SESSION_STATE_HANDSHAKE || st == COAP_SESSION_STATE_CSM))
 		install_gate(g, s);
 }
 
@@ -371,6 +370,10 @@ lpw_guard_action_t lpw_guard_event(lpw_guard_t *g, coap_session_t *s, uint32_t *
 			install_gate(g, s); /* once: the gate holds back what follows the handshake */
 		return LPW_GUARD_PASS;
 	case COAP_SESSION_STATE_CSM:
+		/* The handshake may have ended inside the event that started it (seen on loopback): the gate then
+		 * comes now, before anything reads past the handshake (OpenSSL reads no application data ahead). */
+		if (g->tls)
+			install_gate(g, s);
 		if (!(*inout_events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
 			return LPW_GUARD_PASS;
 		return first_message(g, s, inout_events, reason, cap, out_bad_option);
