@@ -195,7 +195,67 @@ static void make_up_token(lpw_proxy_t *px, struct px_inflight *f)
 	f->up_token_len = 8;
 }
 
-static void hold(struct px_server *s, coap_pdu_t *pdu)
+/* RFC 7252 §4.8.2 (default parameters): a device gives up on a CON after MAX_TRANSMIT_WAIT (93 s); a NON
+ * exchange lasts NON_LIFETIME (145 s). A request older than that is never forwarded (issue 10 item 7): the
+ * server would act on it (e.g. a registration) for a device that no longer waits. */
+#define PX_MAX_TRANSMIT_WAIT_MS 93000
+
+static bool outlived(const struct pdev *d, const coap_pdu_t *pdu, int64_t at_ms)
+{
+	int64_t limit = coap_pdu_get_type(pdu) == COAP_MESSAGE_CON ? PX_MAX_TRANSMIT_WAIT_MS : LPW_DEDUP_NON_LIFETIME_MS;
+	return lpw_loop_now(d->px->loop) - at_ms >= limit;
+}
+
+/* While no upstream session exists the device is answered at once (issue 10 item 7): 5.03 Service Unavailable
+ * with Max-Age = seconds until the gateway's next attempt (RFC 7252 §5.9.3.4), so it retries after that. */
+static void answer_unavailable(struct pdev *d, const coap_pdu_t *req, int64_t retry_in_ms)
+{
+	coap_bin_const_t tok = coap_pdu_get_token(req);
+	bool con = coap_pdu_get_type(req) == COAP_MESSAGE_CON;
+	coap_mid_t mid = con ? coap_pdu_get_mid(req) : px_device_mid(d);
+	coap_pdu_t *a = coap_pdu_init(con ? COAP_MESSAGE_ACK : COAP_MESSAGE_NON, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE,
+	                              mid, 64 + tok.length);
+	uint8_t age[4];
+	unsigned secs = retry_in_ms > 0 ? (unsigned)((retry_in_ms + 999) / 1000) : 1;
+	if (!a || !coap_add_token(a, tok.length, tok.s) ||
+	    !coap_add_option(a, COAP_OPTION_MAXAGE, coap_encode_var_safe(age, sizeof(age), secs), age)) {
+		coap_delete_pdu(a);
+		return;
+	}
+	answer_device(d, a, con, coap_pdu_get_mid(req), d->reply_server);
+	coap_delete_pdu(a);
+}
+
+/* How long until the link may be back: the scheduled retry, or reconnect_max for a link that gave up. -1: it is
+ * connecting (or will at once), so a message may wait for it. */
+static int64_t unavailable_for_ms(const struct px_server *s)
+{
+	lpw_link_state_t st = lpw_uplink_state(s->link);
+	if (st == LPW_LINK_FAILED)
+		return (int64_t)s->dev->px->cfg->upstream.reconnect_max_s * 1000;
+	return st == LPW_LINK_DOWN ? lpw_uplink_retry_in_ms(s->link) : -1;
+}
+
+/* Everything held for the link, and every device request in flight on it, answered 5.03 (the link is down
+ * and in back-off, or failed). */
+static void answer_all_unavailable(struct px_server *s, int64_t retry_in_ms)
+{
+	struct pdev *d = s->dev;
+	for (size_t i = 0; i < PX_MAX_INFLIGHT; i++) {
+		struct px_inflight *f = &d->inflight[i];
+		if (f->used && f->srv == s && f->dev_pdu)
+			answer_unavailable(d, f->dev_pdu, retry_in_ms);
+		if (f->used && f->srv == s)
+			end_inflight(f);
+	}
+	for (size_t k = 0; k < s->nheld; k++) {
+		answer_unavailable(d, s->held[k], retry_in_ms);
+		coap_delete_pdu(s->held[k]);
+	}
+	s->nheld = 0;
+}
+
+static void hold_at(struct px_server *s, coap_pdu_t *pdu, int64_t at_ms)
 {
 	if (s->nheld == PX_MAX_HELD) {
 		LPW_WARN("proxy", "%s: %u messages already wait for %s; answering 5.03", s->dev->cfg->id, PX_MAX_HELD,
@@ -207,8 +267,10 @@ static void hold(struct px_server *s, coap_pdu_t *pdu)
 		s->dev->px->stats->errors++;
 		return;
 	}
+	s->held_at[s->nheld] = at_ms;
 	s->held[s->nheld++] = pdu;
 }
+
 
 /* Copies a device request into the upstream PDU; Update and De-register go to the server's current location. */
 static int build_request(const lpw_reg_t *reg, lpw_reg_op_t kind, coap_pdu_t *up, const coap_pdu_t *dev_pdu)
@@ -280,14 +342,27 @@ static void after_forward(struct px_server *s, struct px_inflight *f)
 	end_inflight(f);
 }
 
-/* Builds the TCP request for a device message and sends it. Takes ownership of dev_pdu. */
-static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
+/* Builds the TCP request for a device message received at at_ms and sends it. Takes ownership of dev_pdu. */
+static void forward_at(struct px_server *s, coap_pdu_t *dev_pdu, int64_t at_ms)
 {
 	struct pdev *d = s->dev;
+	if (outlived(d, dev_pdu, at_ms)) {
+		LPW_WARN("proxy", "%s: a request waited past its lifetime for %s: dropped, never forwarded", d->cfg->id,
+		         lpw_uplink_server(s->link)->name);
+		d->px->stats->errors++;
+		coap_delete_pdu(dev_pdu);
+		return;
+	}
 	if (lpw_uplink_state(s->link) != LPW_LINK_UP || s->reregistering) {
-		hold(s, dev_pdu);
-		if (lpw_uplink_connect(s->link) < 0)
+		if (lpw_uplink_state(s->link) != LPW_LINK_UP && lpw_uplink_connect(s->link) < 0)
 			LPW_WARN("proxy", "%s: cannot start a session to %s", d->cfg->id, lpw_uplink_server(s->link)->name);
+		int64_t away = s->reregistering ? -1 : unavailable_for_ms(s);
+		if (away >= 0) { /* an outage: answer now instead of holding (issue 10 item 7) */
+			answer_unavailable(d, dev_pdu, away);
+			coap_delete_pdu(dev_pdu);
+			return;
+		}
+		hold_at(s, dev_pdu, at_ms);
 		return;
 	}
 	if (d->cfg->oscore && s->oscore_reregister) {
@@ -335,24 +410,32 @@ static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
 	f->srv = s;
 	f->dev_pdu = dev_pdu;
 	f->kind = kind;
+	f->at_ms = at_ms;
 	if (lpw_uplink_send(s->link, up) < 0) {
 		/* the link died under us: keep the message for the reconnect */
 		f->dev_pdu = NULL;
 		end_inflight(f);
-		hold(s, dev_pdu);
+		hold_at(s, dev_pdu, at_ms);
 		return;
 	}
 	after_forward(s, f);
+}
+
+static void forward_to_server(struct px_server *s, coap_pdu_t *dev_pdu)
+{
+	forward_at(s, dev_pdu, lpw_loop_now(s->dev->px->loop));
 }
 
 static void flush_held(struct px_server *s)
 {
 	size_t n = s->nheld;
 	coap_pdu_t *held[PX_MAX_HELD];
+	int64_t at[PX_MAX_HELD];
 	memcpy(held, s->held, n * sizeof(*held));
+	memcpy(at, s->held_at, n * sizeof(*at));
 	s->nheld = 0;
 	for (size_t i = 0; i < n; i++)
-		forward_to_server(s, held[i]);
+		forward_at(s, held[i], at[i]);
 }
 
 /* The gateway re-sends the device's last Register itself after a reconnect (LwM2M 1.1.1 §6.4.3). */
@@ -456,16 +539,22 @@ static void on_link_state(void *owner, lpw_uplink_t *link, lpw_link_state_t stat
 	} else if (state == LPW_LINK_DOWN || state == LPW_LINK_FAILED) {
 		set_gauge(s, -1); /* CONNECTING leaves a lost link counted as lost until it is UP again */
 		s->reregistering = false;
-		/* Device requests that were in flight go out again after the reconnect: nothing is lost. */
-		for (size_t i = 0; i < PX_MAX_INFLIGHT; i++) {
-			struct px_inflight *f = &d->inflight[i];
-			if (!f->used || f->srv != s)
-				continue;
-			if (f->dev_pdu) {
-				hold(s, f->dev_pdu);
-				f->dev_pdu = NULL;
+		int64_t away = unavailable_for_ms(s);
+		if (away >= 0) {
+			/* an outage (back-off) or a failed link: the device hears it now, nothing waits for it */
+			answer_all_unavailable(s, away);
+		} else {
+			/* the link comes back at once: device requests in flight go out again, nothing is lost */
+			for (size_t i = 0; i < PX_MAX_INFLIGHT; i++) {
+				struct px_inflight *f = &d->inflight[i];
+				if (!f->used || f->srv != s)
+					continue;
+				if (f->dev_pdu) {
+					hold_at(s, f->dev_pdu, f->at_ms);
+					f->dev_pdu = NULL;
+				}
+				end_inflight(f);
 			}
-			end_inflight(f);
 		}
 		px_downlinks_link_lost(s);
 		px_queue_link_lost(s);

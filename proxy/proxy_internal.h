@@ -30,6 +30,7 @@ struct px_server {
 	bool restored;           /* registration read from the store: the first connection must register again */
 	int64_t renewed_wall_s;  /* wall clock of the server's last 2.xx to a Register/Update (lifetime starts) */
 	coap_pdu_t *held[PX_MAX_HELD]; /* device messages parsed and waiting for the link (owned) */
+	int64_t held_at[PX_MAX_HELD];  /* when the gateway received each (loop clock): its lifetime runs from there */
 	size_t nheld;
 	/* This link's share of the stats gauges: +1 in upstream_up, -1 in upstream_down, 0 in neither. The state
 	 * hook does not say which state the link left, so without this the gauges drifted. */
@@ -47,6 +48,7 @@ struct px_inflight {
 	coap_pdu_t *dev_pdu; /* the device's message, kept to re-send if the link drops (owned) */
 	lpw_reg_op_t kind;           /* lpw_reg_kind_t */
 	lpw_timer_t timer;           /* the exchange's lifetime */
+	int64_t at_ms;               /* when the gateway received the device's message (loop clock) */
 };
 
 /* A server request carried to the device, or an observation the device serves. */

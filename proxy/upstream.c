@@ -75,6 +75,7 @@ struct lpw_uplink {
 	uint32_t reconnects;
 	bool ever_up;
 	lpw_timer_t retry_timer;
+	int64_t retry_at_ms;          /* when retry_timer fires (loop clock) */
 	lpw_timer_t release_timer;
 	lpw_timer_t setup_timer;      /* the whole setup must end by then (upstream.csm_timeout) */
 	lpw_timer_t stable_timer;     /* UP this long: the session has proven itself, the back-off resets */
@@ -347,6 +348,7 @@ static void link_lost(lpw_uplink_t *link, const char *what, bool handshake)
 		LPW_WARN("upstream", "%s -> %s: %s", link->dev->id, link->srv->name, reason);
 	if (lpw_loop_timer_in(up->loop, &link->retry_timer, delay) < 0)
 		LPW_ERR("upstream", "%s: cannot schedule reconnect", link->dev->id);
+	link->retry_at_ms = lpw_loop_now(up->loop) + delay;
 	set_state(link, LPW_LINK_DOWN, reason);
 }
 
@@ -956,4 +958,12 @@ const lpw_config_server_t *lpw_uplink_server(const lpw_uplink_t *link)
 uint32_t lpw_uplink_reconnects(const lpw_uplink_t *link)
 {
 	return link->reconnects;
+}
+
+int64_t lpw_uplink_retry_in_ms(const lpw_uplink_t *link)
+{
+	if (link->state != LPW_LINK_DOWN || !lpw_timer_armed(&link->retry_timer))
+		return -1;
+	int64_t left = link->retry_at_ms - lpw_loop_now(link->up->loop);
+	return left > 0 ? left : 0;
 }

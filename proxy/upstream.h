@@ -76,6 +76,9 @@ lpw_link_state_t lpw_uplink_state(const lpw_uplink_t *link);
 const char *lpw_uplink_reason(const lpw_uplink_t *link); /* why the link is DOWN/FAILED; "" when UP */
 const lpw_config_server_t *lpw_uplink_server(const lpw_uplink_t *link);
 uint32_t lpw_uplink_reconnects(const lpw_uplink_t *link);
+/* While the link is DOWN with its next attempt scheduled (an outage, in back-off): milliseconds until that
+ * attempt. -1 otherwise (UP, connecting, waiting for a connection slot, or FAILED). */
+int64_t lpw_uplink_retry_in_ms(const lpw_uplink_t *link);
 const char *lpw_link_state_name(lpw_link_state_t state);
 
 /* Largest PDU worth building for this upstream (our own bound, never libcoap's session query). */

@@ -20,6 +20,7 @@ struct lpw_uplink {
 	lpw_link_state_t state;
 	char reason[128];
 	uint32_t reconnects;
+	int64_t retry_in_ms; /* what lpw_uplink_retry_in_ms answers while DOWN; -1 by default */
 	unsigned connects;
 	unsigned refused;
 	coap_pdu_t **sent; /* owned */
@@ -63,6 +64,7 @@ lpw_uplink_t *lpw_uplink_new(lpw_upstream_t *up, const lpw_config_device_t *dev,
 	link->srv = srv;
 	link->owner = owner;
 	link->state = LPW_LINK_DOWN;
+	link->retry_in_ms = -1;
 	snprintf(link->reason, sizeof(link->reason), "not connected yet");
 	link->next = links;
 	links = link;
@@ -96,7 +98,7 @@ void lpw_uplink_free(lpw_uplink_t *link)
 
 int lpw_uplink_connect(lpw_uplink_t *link)
 {
-	if (link->state != LPW_LINK_DOWN)
+	if (link->state != LPW_LINK_DOWN || link->retry_in_ms >= 0) /* as the real one: no attempt before the retry */
 		return 0;
 	link->connects++;
 	set_state(link, LPW_LINK_CONNECTING, "connecting");
@@ -142,6 +144,16 @@ const lpw_config_server_t *lpw_uplink_server(const lpw_uplink_t *link)
 uint32_t lpw_uplink_reconnects(const lpw_uplink_t *link)
 {
 	return link->reconnects;
+}
+
+int64_t lpw_uplink_retry_in_ms(const lpw_uplink_t *link)
+{
+	return link->state == LPW_LINK_DOWN ? link->retry_in_ms : -1;
+}
+
+void fake_link_set_retry(lpw_uplink_t *link, int64_t retry_in_ms)
+{
+	link->retry_in_ms = retry_in_ms;
 }
 
 const char *lpw_link_state_name(lpw_link_state_t state)

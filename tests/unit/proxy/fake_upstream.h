@@ -29,6 +29,10 @@ unsigned fake_link_refused(const lpw_uplink_t *link);
 /* lpw_uplink_connect() calls that moved the link from DOWN to CONNECTING. */
 unsigned fake_link_connects(const lpw_uplink_t *link);
 
+/* While DOWN, the link says its next attempt is retry_in_ms away (an outage in back-off; lpw_uplink_connect()
+ * then does nothing); -1 (the default): no retry scheduled, lpw_uplink_connect() moves it to CONNECTING. */
+void fake_link_set_retry(lpw_uplink_t *link, int64_t retry_in_ms);
+
 /* Links alive now (0 after lpw_proxy_free: nothing leaked). */
 size_t fake_link_count(void);
 

@@ -175,7 +175,9 @@ static void test_reregister_unanswered(void **state)
 	assert_null(fx_event(fx, "reregister-failed"));
 	advance(fx, 1);
 	assert_non_null(fx_event(fx, "reregister-failed"));
-	assert_int_equal(fake_link_nsent(a), 3); /* the held message went out */
+	/* the held message waited longer than its device waits (MAX_TRANSMIT_WAIT, 93 s): never forwarded
+	 * (issue 10 item 7) */
+	assert_int_equal(fake_link_nsent(a), 2);
 }
 
 /* The link's own events (repeated handshake failures) reach telemetry with the server's name. */
