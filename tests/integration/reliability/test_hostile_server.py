@@ -23,9 +23,9 @@ STALL_LIMIT = float(os.environ.get("LPW_STALL_LIMIT_MS", "100")) / 1000
 STATE = "lpwtest/gw-test/devices/dev-a"
 
 
-def gateway(work, hostile_uri, good_port, broker, csm_timeout=2, extra_dev=""):
+def gateway(work, hostile_uri, good_port, broker, csm_timeout=2, extra_dev="", reconnect=(1, 1)):
     sgi = free_port(socket.SOCK_DGRAM)
-    extra = f"""upstream: {{ reconnect_min = 1; reconnect_max = 1; csm_timeout = {csm_timeout}; }};
+    extra = f"""upstream: {{ reconnect_min = {reconnect[0]}; reconnect_max = {reconnect[1]}; csm_timeout = {csm_timeout}; }};
 servers = ( {{ name = "hostile"; uri = "{hostile_uri}"; }}, {{ name = "good"; uri = "coap+tcp://127.0.0.1:{good_port}"; }} );
 devices = ( {{ id = "dev-a"; binding = "nidd-sgi"; ip = "127.0.0.2"; servers = [ "hostile" ]; {extra_dev} }},
             {{ id = "dev-b"; binding = "nidd-sgi"; ip = "127.0.0.3"; servers = [ "good" ]; }},
@@ -71,13 +71,16 @@ class Reader:
         self.t.join(15)
 
 
-def setup(name, scenarios, tls=None, uri_scheme="coap+tcp", extra_dev=""):
+def setup(name, scenarios, tls=None, uri_scheme="coap+tcp", extra_dev="", reconnect=(1, 1), events=None):
     work = Workdir(name)
     broker = Broker(work).start()
     states = Collector(broker, STATE)
+    if events is not None:
+        events.append(Collector(broker, "lpwtest/gw-test/events"))
     good = TestServer(SERVER)
     hostile = HostileServer(scenarios, tls)
-    d, sgi = gateway(work, f"{uri_scheme}://127.0.0.1:{hostile.port}", good.tcp, broker, extra_dev=extra_dev)
+    d, sgi = gateway(work, f"{uri_scheme}://127.0.0.1:{hostile.port}", good.tcp, broker, extra_dev=extra_dev,
+                     reconnect=reconnect)
     dev_b = DeviceSim(DEVSIM, sgi, bind="127.0.0.3", endpoint="ep-b", extra=["--lifetime", "60"])
     good.wait({"event": "register", "ep": "ep-b"}, 15, "device B registered")
     dev_b.wait({"event": "registered"}, 10)
@@ -249,6 +252,60 @@ def test_reasons():
     finish(d, probe, reader)
 
 
+# --- issue 16 item 7: a back-off that grows -----------------------------------------------------------------
+
+def test_backoff_grows():
+    """A server that sends a valid CSM and drops the session right after: the back-off used to reset on every
+    CSM (a reconnect every second forever). Now it grows (reconnect_min 1 s, doubling with jitter in
+    [cap/2, cap], up to reconnect_max 8 s), because a session must stay up LPW_UPLINK_STABLE_MS to reset it."""
+    def csm_then_close(c):
+        c.send(CSM_VALID)
+        time.sleep(0.2)
+        c.sock.shutdown(socket.SHUT_RDWR)
+    d, hostile, states, probe, reader = setup("hostile-backoff", [csm_then_close], reconnect=(1, 8))
+    conns = [hostile.wait_conn(k, 20) for k in range(5)]
+    for c in conns[:4]:
+        assert c.wait_closed(5)
+    gaps = [b.accepted_at - a.closed_at for a, b in zip(conns, conns[1:])]
+    print("reconnect gaps after each drop: " + ", ".join(f"{g:.2f} s" for g in gaps), flush=True)
+    assert gaps[0] < 1.6, gaps                   # attempt 0: reconnect_min
+    assert gaps[2] >= 1.8, gaps                  # attempt 2: [2, 4] s
+    assert gaps[3] >= 3.8, gaps                  # attempt 3: [4, 8] s
+    wait_reason(states, "connection closed by the server", 0)
+    finish(d, probe, reader)
+
+
+# --- issue 10 item 12: handshakes that keep failing -----------------------------------------------------------
+
+def test_handshake_failing():
+    """A TLS server that answers every ClientHello with a handshake_failure alert (what OpenSSL servers send for
+    an unknown PSK identity): a "retry" alert in LwM2M 1.1.1 §5.2.9, so the gateway retries; after
+    LPW_UPLINK_SUSPECT_FAILURES (5) in a row with unchanged credentials it raises upstream-handshake-failing,
+    says so in the device's state, and keeps retrying at reconnect_max."""
+    alert = bytes.fromhex("15030300020228")  # TLS alert record: fatal (2), handshake_failure (40)
+
+    def refuse(c):
+        end = time.monotonic() + 5
+        while not c.received and time.monotonic() < end:  # the ClientHello
+            time.sleep(0.01)
+        c.send(alert)
+        time.sleep(0.05)
+        c.sock.shutdown(socket.SHUT_RDWR)
+    events = []
+    d, hostile, states, probe, reader = setup("hostile-handshake", [refuse], uri_scheme="coaps+tcp",
+                                              extra_dev='psk_identity = "nobody"; psk_key = "00112233";',
+                                              reconnect=(1, 1), events=events)
+    e = events[0].wait(lambda t, j: isinstance(j, dict) and j.get("type") == "upstream-handshake-failing", 30,
+                       "upstream-handshake-failing event")[1]
+    assert e.get("device") == "dev-a", e
+    assert "5 TLS handshakes in a row failed" in json.dumps(e), e
+    assert len(hostile.conns) >= 5, len(hostile.conns)
+    wait_reason(states, "credentials suspect", 0)
+    n = len(hostile.conns)
+    hostile.wait_conn(n, 10)  # still retrying
+    finish(d, probe, reader)
+
+
 # --- the same over TLS ---------------------------------------------------------------------------------------
 
 def tls_context(work, max_version):
@@ -307,4 +364,4 @@ def test_tls_requests_before_csm():
 
 if __name__ == "__main__":
     run_tests([test_requests_before_csm, test_hostile_sequences, test_valid_but_odd, test_reasons,
-               test_tls_requests_before_csm])
+               test_backoff_grows, test_handshake_failing, test_tls_requests_before_csm])
