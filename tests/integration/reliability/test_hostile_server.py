@@ -71,7 +71,7 @@ class Reader:
         self.t.join(15)
 
 
-def setup(name, scenarios, tls=None, uri_scheme="coap+tcp", extra_dev="", reconnect=(1, 1), events=None):
+def setup(name, scenarios, tls=None, uri_scheme="coap+tcp", extra_dev="", reconnect=(1, 1), events=None, uri=None):
     work = Workdir(name)
     broker = Broker(work).start()
     states = Collector(broker, STATE)
@@ -79,14 +79,15 @@ def setup(name, scenarios, tls=None, uri_scheme="coap+tcp", extra_dev="", reconn
         events.append(Collector(broker, "lpwtest/gw-test/events"))
     good = TestServer(SERVER)
     hostile = HostileServer(scenarios, tls)
-    d, sgi = gateway(work, f"{uri_scheme}://127.0.0.1:{hostile.port}", good.tcp, broker, extra_dev=extra_dev,
-                     reconnect=reconnect)
+    d, sgi = gateway(work, uri or f"{uri_scheme}://127.0.0.1:{hostile.port}", good.tcp, broker,
+                     extra_dev=extra_dev, reconnect=reconnect)
     dev_b = DeviceSim(DEVSIM, sgi, bind="127.0.0.3", endpoint="ep-b", extra=["--lifetime", "60"])
     good.wait({"event": "register", "ep": "ep-b"}, 15, "device B registered")
     dev_b.wait({"event": "registered"}, 10)
     probe = StallProbe(sgi)
     reader = Reader(good)
     register_a(sgi)
+    d.sgi = sgi
     return d, hostile, states, probe, reader
 
 
@@ -306,6 +307,55 @@ def test_handshake_failing():
     finish(d, probe, reader)
 
 
+# --- issue 10 item 7: device requests while no upstream session exists ----------------------------------------
+
+def coap_options(msg):
+    """{number: [value bytes]} of a CoAP-over-UDP message (RFC 7252 §3.1)."""
+    i, num, out = 4 + (msg[0] & 15), 0, {}
+    while i < len(msg) and msg[i] != 0xff:
+        d, ln = msg[i] >> 4, msg[i] & 15
+        i += 1
+        vals = []
+        for nib in (d, ln):
+            if nib == 13:
+                nib, i = msg[i] + 13, i + 1
+            elif nib == 14:
+                nib, i = int.from_bytes(msg[i:i + 2], "big") + 269, i + 2
+            vals.append(nib)
+        num += vals[0]
+        out.setdefault(num, []).append(msg[i:i + vals[1]])
+        i += vals[1]
+    return out
+
+
+def test_outage_answered():
+    """The server is unreachable: the device's CON Register is answered at once with 5.03 and a Max-Age (it was
+    met with silence, and forwarded 115 s later on reconnect). RFC 7252 §5.9.3.4, §5.10.5."""
+    d, hostile, states, probe, reader = setup("outage", [send(b"")], uri=f"coap+tcp://127.0.0.1:{free_port()}",
+                                              reconnect=(3, 3))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.2", 0))
+    s.settimeout(5)
+    for k, mid in enumerate((0xb001, 0xb002)):
+        t0 = time.monotonic()
+        s.sendto(bytes([0x41, 0x02, mid >> 8, mid & 0xff, 0x30 + k, 0xb2]) + b"rd" + bytes([0x48]) + b"ep=dev-a",
+                 ("127.0.0.1", d.sgi))
+        while True:
+            msg, _ = s.recvfrom(2048)  # socket.timeout: never answered
+            if msg[2:4] == bytes([mid >> 8, mid & 0xff]):
+                break
+        dt = time.monotonic() - t0
+        assert msg[0] >> 4 & 3 == 2 and msg[1] == 0xa3, f"not an ACK 5.03: {msg.hex()}"  # ACK, 5.03
+        assert msg[4:5] == bytes([0x30 + k]), msg.hex()
+        age = coap_options(msg).get(14)
+        assert age and 1 <= int.from_bytes(age[0], "big") <= 3, f"Max-Age {age} in {msg.hex()}"
+        assert dt < 1.0, f"answered after {dt:.2f} s"
+        print(f"request {k}: 5.03 Max-Age {int.from_bytes(age[0], 'big')} s after {dt * 1000:.0f} ms", flush=True)
+        time.sleep(0.3)
+    s.close()
+    finish(d, probe, reader)
+
+
 # --- the same over TLS ---------------------------------------------------------------------------------------
 
 def tls_context(work, max_version):
@@ -364,4 +414,4 @@ def test_tls_requests_before_csm():
 
 if __name__ == "__main__":
     run_tests([test_requests_before_csm, test_hostile_sequences, test_valid_but_odd, test_reasons,
-               test_backoff_grows, test_handshake_failing, test_tls_requests_before_csm])
+               test_backoff_grows, test_handshake_failing, test_outage_answered, test_tls_requests_before_csm])
