@@ -12,6 +12,7 @@
 #include "core/log.h"
 
 #define DEFAULT_CONFIG "/etc/lpwagw/lpwagw.conf"
+#define OPT_ALLOW_ROOT 256 /* long option only */
 
 static void usage(FILE *out)
 {
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 	        "  -t, --check-config FILE  validate FILE, list every problem, exit 0 (valid) or 1\n"
 	        "  -f, --foreground         stay in the foreground (default: detach and log to syslog)\n"
 	        "  -l, --log-level LEVEL    override log.level (error, warning, notice, info, debug)\n"
+	        "      --allow-root         run even as root (refused otherwise: run it as the lpwagw user)\n"
 	        "  -V, --version            print the version and exit\n"
 	        "  -h, --help               print this help and exit\n\n"
 	        "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.\n");
@@ -38,6 +40,21 @@ static int check_config(const char *path)
 	printf("%s: configuration is valid (%zu servers, %zu devices)\n", path, cfg->nservers, cfg->ndevices);
 	lpw_config_free(cfg);
 	return 0;
+}
+
+/* Least privilege (issue 14): the daemon needs no privilege at all (ports above 1023, its own state directory), so
+ * root is a mistake unless the operator says otherwise. Checked before anything is opened. */
+static int refuse_root(int allow_root)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (allow_root) {
+		fprintf(stderr, "lpwagw: warning: running as root (--allow-root)\n");
+		return 0;
+	}
+	fprintf(stderr, "lpwagw: refusing to run as root: run it as the lpwagw user (the systemd unit does), "
+	                "or pass --allow-root to override\n");
+	return 1;
 }
 
 /* Detach from the terminal: fork, new session, fork again so we can never reacquire one. */
@@ -72,10 +89,10 @@ int main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},       {"check-config", required_argument, NULL, 't'},
 		{"foreground", no_argument, NULL, 'f'},         {"log-level", required_argument, NULL, 'l'},
 		{"version", no_argument, NULL, 'V'},            {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"allow-root", no_argument, NULL, OPT_ALLOW_ROOT}, {NULL, 0, NULL, 0},
 	};
 	const char *config_path = DEFAULT_CONFIG;
-	int foreground = 0, log_level = -1, c;
+	int foreground = 0, log_level = -1, allow_root = 0, c;
 
 	while ((c = getopt_long(argc, argv, "c:t:fl:Vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -95,6 +112,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_ALLOW_ROOT:
+			allow_root = 1;
+			break;
 		case 'V':
 			printf("lpwagw %s\n", LPW_VERSION);
 			return 0;
@@ -111,6 +131,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+
+	if (refuse_root(allow_root))
+		return 1;
 
 	lpw_config_t *cfg = NULL;
 	if (lpw_config_load(config_path, &cfg, stderr) < 0) {

@@ -181,8 +181,10 @@ class Daemon:
     def start(self):
         _daemons.append(self)
         self.logf = open(self.log_path, "w")
-        self.proc = spawn([self.binary, "--foreground", "--config", self.config], stdout=self.logf,
-                          stderr=subprocess.STDOUT)
+        args = [self.binary, "--foreground", "--config", self.config]
+        if os.geteuid() == 0:  # CI runs as root; the daemon refuses root without this (tests/integration/ops)
+            args.append("--allow-root")
+        self.proc = spawn(args, stdout=self.logf, stderr=subprocess.STDOUT)
         return self
 
     def log(self):

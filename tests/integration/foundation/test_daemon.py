@@ -32,7 +32,7 @@ def test_command_line():
     r = subprocess.run([LPWAGW, "--check-config", os.path.join(SRC, "config/lpwagw.conf.example")],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run([LPWAGW, "--config", "/nonexistent/lpwagw.conf", "--foreground"], capture_output=True,
+    r = subprocess.run([LPWAGW, "--config", "/nonexistent/lpwagw.conf", "--foreground", "--allow-root"], capture_output=True,
                        text=True, timeout=10)
     assert r.returncode == 1 and "/nonexistent/lpwagw.conf" in r.stderr, r.stderr
 
