@@ -148,15 +148,25 @@ static void reload(gateway_t *g)
 	}
 }
 
+/* systemd (Type=notify): ready once sockets are bound and the store is open; also the end of a reload. */
+static void notify_ready(gateway_t *g)
+{
+	lpw_notify_send(g->notify, "READY=1\nSTATUS=running: %zu devices, %zu servers", lpw_devtab_count(g->devtab),
+	                g->cfg->nservers);
+}
+
 static void on_signal(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 {
 	gateway_t *g = arg;
 	struct signalfd_siginfo si;
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
+			lpw_notify_reloading(g->notify, "reloading the configuration");
 			reload(g);
+			notify_ready(g);
 		} else {
 			LPW_NOTICE("gateway", "signal %d: stopping", (int)si.ssi_signo);
+			lpw_notify_send(g->notify, "STOPPING=1\nSTATUS=stopping");
 			lpw_loop_stop(loop);
 		}
 	}
@@ -186,6 +196,9 @@ static int start(gateway_t *g)
 	g->loop = g->clock ? lpw_loop_new(g->clock) : NULL;
 	if (!g->loop)
 		return -ENOMEM;
+	g->notify = lpw_notify_new(g->loop);
+	if ((rc = lpw_notify_start_watchdog(g->notify)) < 0)
+		return rc;
 	if ((rc = setup_signals(g)) < 0) {
 		LPW_ERR("gateway", "cannot set up signal handling: %s", strerror(-rc));
 		return rc;
@@ -234,6 +247,7 @@ static void stop(gateway_t *g)
 	lpw_telemetry_free(g->telemetry);
 	json_decref(g->device_states);
 	lpw_store_close(g->store);
+	lpw_notify_free(g->notify);
 	if (g->sigfd >= 0) {
 		lpw_loop_del_fd(g->loop, g->sigfd);
 		close(g->sigfd);
@@ -248,8 +262,12 @@ int lpw_gateway_run(lpw_config_t *cfg, const lpw_gateway_options_t *options)
 	gateway_t g = {.cfg = cfg, .opt = options, .sigfd = -1};
 	apply_logging(cfg, options);
 	int rc = start(&g);
-	if (rc == 0)
+	if (rc == 0) {
+		notify_ready(&g);
 		rc = lpw_loop_run(g.loop);
+	} else {
+		lpw_notify_send(g.notify, "STATUS=start-up failed: %s\nERRNO=%d", strerror(-rc), -rc);
+	}
 	stop(&g);
 	LPW_NOTICE("gateway", "stopped");
 	return rc;

@@ -12,6 +12,7 @@
 #include "core/store.h"
 #include "gateway/devtab.h"
 #include "gateway/gateway.h"
+#include "gateway/notify.h"
 #include "gateway/router.h"
 #include "gateway/telemetry.h"
 #include "proxy/proxy.h"
@@ -31,6 +32,7 @@ typedef struct {
 	lpw_stats_t stats;
 	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
 	int sigfd;
+	lpw_notify_t *notify; /* systemd notifications; NULL outside systemd */
 } gateway_t;
 
 /* devices.c */

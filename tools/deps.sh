@@ -8,6 +8,9 @@ PACKAGES=(
 	libconfig-dev libgpiod-dev libcmocka-dev libsqlite3-dev sqlite3
 	libcurl4-openssl-dev libmicrohttpd-dev libjansson-dev socat
 	clang libclang-rt-14-dev
+	# ops (issue 14): systemd-analyze checks the unit (harmless in a container: nothing starts without systemd as
+	# PID 1); lintian checks the Debian package.
+	systemd lintian
 )
 
 missing=()
