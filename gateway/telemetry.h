@@ -1,5 +1,5 @@
 /* MQTT telemetry: gateway status (retained, with an "offline" last will), periodic statistics, events and
- * per-device state, published with libmosquitto driven by the gateway's one epoll loop (no thread). */
+ * per-device state, published on one core/mqtt connection (libmosquitto in the gateway's one epoll loop, no thread). */
 #ifndef LPW_TELEMETRY_H
 #define LPW_TELEMETRY_H
 
