@@ -107,6 +107,23 @@ static json_t *per_binding(const uint64_t counts[LPW_STATS_BINDINGS])
 	return obj;
 }
 
+/* stats.<name> for each source the modules registered. */
+static int add_sources(json_t *root, const lpw_stats_t *s)
+{
+	for (size_t i = 0; i < LPW_STATS_MAX_SOURCES; i++) {
+		const lpw_stats_source_t *src = &s->sources[i];
+		if (!src->report || !src->name)
+			continue;
+		json_t *obj = json_object();
+		if (!obj)
+			return -ENOMEM;
+		src->report(src->arg, obj);
+		if (json_object_set_new(root, src->name, obj) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped)
 {
 	static const lpw_stats_t zero;
@@ -119,8 +136,8 @@ char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint
 		return NULL;
 	}
 	/* "o" steals up/down, also when the pack fails. */
-	return dump_and_free(json_pack(
-		"{s:I, s:{s:I, s:I}, s:{s:o, s:o}, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:I, s:I, s:I}",
+	json_t *root = json_pack(
+		"{s:I, s:{s:I, s:I}, s:{s:o, s:o}, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I}}",
 		"uptime", (json_int_t)uptime_s,
 		"devices", "known", (json_int_t)s->devices_known, "reachable", (json_int_t)s->devices_reachable,
 		"messages", "up", up, "down", down,
@@ -131,7 +148,13 @@ char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint
 		(json_int_t)s->dropped_malformed,
 		"duplicates", (json_int_t)s->duplicates,
 		"errors", (json_int_t)s->errors,
-		"telemetry_dropped", (json_int_t)telemetry_dropped));
+		"telemetry_dropped", (json_int_t)telemetry_dropped,
+		"suppressed", "log", (json_int_t)lpw_log_suppressed(), "events", (json_int_t)s->events_suppressed);
+	if (root && add_sources(root, s) < 0) {
+		json_decref(root);
+		root = NULL;
+	}
+	return dump_and_free(root);
 }
 
 char *lpw_telemetry_build_event(int64_t time_s, const char *type, const char *device, const char *detail)
