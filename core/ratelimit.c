@@ -12,13 +12,18 @@
 #define MAX_PER_PERIOD 1000u   /* burst x period x per_period < 2^63 */
 #define MAX_PERIOD_MS 86400000u
 #define FIRST_POOL 64
+#define MIN_KEYS 16
+/* All keys of one kind together get this many times the burst and the rate of one key: a flood that makes up a
+ * fresh key per datagram (forged addresses, made-up forwarder EUIs) still gets little through. */
+#define KIND_FACTOR 10
 #define NIL UINT32_MAX
 
 struct entry {
 	uint32_t hnext;      /* next in its hash chain */
 	uint32_t prev, next; /* recency list: head is the most recent */
 	uint32_t hash;
-	bool shared;         /* the bucket new keys of this kind share while every remembered key is busy */
+	bool shared;         /* the bucket of the whole kind (KIND_FACTOR times larger): every line of the kind also
+	                      * needs its credit, and new keys use only it while every remembered key is busy */
 	int64_t last_ms;
 	uint64_t credit;     /* one line costs period_ms; refills by per_period per millisecond */
 	uint64_t suppressed; /* held back since the last one let through */
@@ -56,6 +61,8 @@ lpw_ratelimit_t *lpw_ratelimit_new(const lpw_ratelimit_config_t *cfg)
 	rl->max_keys = cfg && cfg->max_keys ? cfg->max_keys : DEFAULT_MAX_KEYS;
 	if (rl->max_keys >= NIL)
 		rl->max_keys = NIL - 1;
+	if (rl->max_keys < MIN_KEYS) /* room for a key and its kind at least */
+		rl->max_keys = MIN_KEYS;
 	size_t nb = 16;
 	while (nb < rl->max_keys)
 		nb *= 2;
@@ -140,19 +147,20 @@ static void chain_unlink(lpw_ratelimit_t *rl, uint32_t i)
 	*p = rl->pool[i].hnext;
 }
 
-static uint64_t capacity(const lpw_ratelimit_t *rl)
+static uint64_t capacity(const lpw_ratelimit_t *rl, const struct entry *e)
 {
-	return (uint64_t)rl->burst * rl->period_ms;
+	return (uint64_t)rl->burst * rl->period_ms * (e->shared ? KIND_FACTOR : 1);
 }
 
 static void refill(const lpw_ratelimit_t *rl, struct entry *e, int64_t now_ms)
 {
-	uint64_t cap = capacity(rl);
+	uint64_t cap = capacity(rl, e);
 	if (now_ms < e->last_ms) {
 		e->credit = cap;
 	} else {
 		uint64_t elapsed = (uint64_t)(now_ms - e->last_ms);
-		e->credit = elapsed >= cap ? cap : e->credit + elapsed * rl->per_period;
+		uint64_t rate = (uint64_t)rl->per_period * (e->shared ? KIND_FACTOR : 1);
+		e->credit = elapsed >= cap ? cap : e->credit + elapsed * rate;
 		if (e->credit > cap)
 			e->credit = cap;
 	}
@@ -198,7 +206,7 @@ static uint32_t add(lpw_ratelimit_t *rl, uint32_t h, const char *kind, const cha
 	e->hash = h;
 	e->shared = shared;
 	e->last_ms = now;
-	e->credit = capacity(rl);
+	e->credit = capacity(rl, e);
 	e->hnext = rl->buckets[h & rl->mask];
 	rl->buckets[h & rl->mask] = i;
 	list_push_head(rl, i);
@@ -206,14 +214,13 @@ static uint32_t add(lpw_ratelimit_t *rl, uint32_t h, const char *kind, const cha
 }
 
 /* The entry for a key not remembered yet. A full table gives up its least recent key if that one has refilled
- * (it would behave exactly like a new one); otherwise the new key goes to its kind's shared bucket, so a flood
- * over many keys cannot buy a fresh burst per key. */
+ * (it would behave exactly like a new one); otherwise the new key goes to its kind's bucket alone. */
 static uint32_t entry_for_new(lpw_ratelimit_t *rl, const char *kind, const char *key, uint32_t h, int64_t now)
 {
 	if (rl->used == rl->max_keys && rl->tail != NIL) {
 		struct entry *lru = &rl->pool[rl->tail];
 		refill(rl, lru, now);
-		if (lru->credit < capacity(rl)) {
+		if (lru->credit < capacity(rl, lru)) {
 			uint32_t sh = hash_of(kind, "", true);
 			uint32_t s = find(rl, sh, kind, "", true);
 			return s != NIL ? s : add(rl, sh, kind, "", true, now);
@@ -236,12 +243,25 @@ bool lpw_ratelimit_allow(lpw_ratelimit_t *rl, int64_t now_ms, const char *kind, 
 	uint32_t i = find(rl, h, k, v, false);
 	if (i == NIL && (i = entry_for_new(rl, k, v, h, now_ms)) == NIL)
 		return true; /* out of memory: better a line too many than a line lost */
-	struct entry *e = &rl->pool[i];
-	refill(rl, e, now_ms);
-	list_unlink(rl, i);
+	list_unlink(rl, i); /* most recent first, so adding the kind's bucket below cannot evict it */
 	list_push_head(rl, i);
-	if (e->credit >= rl->period_ms) {
+	uint32_t sh = hash_of(k, "", true), s = rl->pool[i].shared ? i : find(rl, sh, k, "", true);
+	if (s == NIL)
+		s = add(rl, sh, k, "", true, now_ms);
+	if (s == NIL)
+		s = i;
+	if (s != i) {
+		list_unlink(rl, s);
+		list_push_head(rl, s);
+	}
+	struct entry *e = &rl->pool[i], *all = &rl->pool[s]; /* after every add: the pool may have moved */
+	refill(rl, e, now_ms);
+	if (all != e)
+		refill(rl, all, now_ms);
+	if (e->credit >= rl->period_ms && all->credit >= rl->period_ms) {
 		e->credit -= rl->period_ms;
+		if (all != e)
+			all->credit -= rl->period_ms;
 		if (out_suppressed)
 			*out_suppressed = e->suppressed;
 		e->suppressed = 0;

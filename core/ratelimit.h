@@ -2,9 +2,10 @@
  * goes through, then a few per period; what is held back is counted, and the next one that goes through is told
  * how many similar ones were suppressed, so it can say "... (1234 similar suppressed)".
  *
- * A token bucket per kind and key, in a hash table of bounded size: a key that has been quiet long enough to refill
- * its bucket carries no information and is forgotten first. When every remembered key is busy (a flood over many
- * keys), new keys of a kind share one bucket for that kind, so the output stays bounded whatever the input.
+ * A token bucket per kind and key, and one per kind ten times larger that every line of the kind also needs, so a
+ * flood that makes up a new key per line (forged addresses, invented forwarder EUIs) stays bounded too. The buckets
+ * live in a hash table of bounded size: a key that has been quiet long enough to refill carries no information and
+ * is forgotten first; when every remembered key is busy, new keys of a kind use only the kind's bucket.
  * Time comes from the caller (the loop's now): a fake clock drives it in tests. */
 #ifndef LPW_RATELIMIT_H
 #define LPW_RATELIMIT_H
@@ -19,7 +20,7 @@ typedef struct {
 	uint32_t burst;      /* let through at once per kind and key, at most 100000; 0 = no limit at all */
 	uint32_t per_period; /* then this many per period (spread evenly), at most 1000; 0 = 1 */
 	uint32_t period_ms;  /* at most 86400000; 0 = 10000 */
-	size_t max_keys;     /* kinds x keys remembered; 0 = 1024; fixed at creation */
+	size_t max_keys;     /* buckets remembered (keys and kinds), at least 16; 0 = 1024; fixed at creation */
 } lpw_ratelimit_config_t;
 
 #define LPW_RATELIMIT_DEFAULT_BURST 10

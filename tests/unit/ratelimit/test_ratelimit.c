@@ -66,7 +66,7 @@ static void test_kinds_and_keys_apart(void **state)
 	assert_int_equal(run(rl, &t, 10, 0, "queue-full", "dev-1"), 3); /* another kind too */
 	assert_int_equal(run(rl, &t, 10, 0, "queue-full", NULL), 3);
 	assert_int_equal(run(rl, &t, 10, 0, "queue-full", ""), 0); /* NULL and "" are the same key */
-	assert_int_equal(lpw_ratelimit_keys(rl), 4);
+	assert_int_equal(lpw_ratelimit_keys(rl), 6); /* four keys and the buckets of their two kinds */
 	/* keys longer than the stored length still match themselves */
 	char long_key[200];
 	memset(long_key, 'k', sizeof(long_key) - 1);
@@ -75,8 +75,8 @@ static void test_kinds_and_keys_apart(void **state)
 	lpw_ratelimit_free(rl);
 }
 
-/* A flood over ever new keys: the table stays at its size, and what goes out stays bounded by the keys it can
- * remember times the burst, plus one shared bucket, whatever the number of keys. */
+/* A flood over ever new keys: the table stays at its size, and what goes out stays bounded by the kind's bucket
+ * (KIND_FACTOR = 10 times one key's), whatever the number of keys. */
 static void test_many_keys_bounded(void **state)
 {
 	lpw_ratelimit_t *rl = make(2, 1, 60000, 64);
@@ -90,11 +90,37 @@ static void test_many_keys_bounded(void **state)
 			t++;
 	}
 	assert_int_equal(lpw_ratelimit_keys(rl), 64);
-	assert_true(passed <= 64 * 2 + 2 + 10); /* + what the shared bucket refills in 1 s: nothing at 1/min */
-	assert_true(passed >= 64);
+	/* the kind's burst of 20, and what it refills in 1 s at 10 per minute: nothing */
+	assert_int_equal(passed, 20);
 	/* keys that have refilled are forgotten first: later, new keys get their own burst again */
 	t += 3600000;
 	assert_int_equal(run(rl, &t, 10, 0, "malformed", "fresh"), 2);
+	lpw_ratelimit_free(rl);
+}
+
+/* The kind's bucket holds even while the table has room for every key: 1000 made-up addresses at one instant get
+ * 20 lines out, then the kind refills at 10 per period (each key at 1), and another kind is not touched. */
+static void test_kind_bucket(void **state)
+{
+	lpw_ratelimit_t *rl = make(2, 1, 60000, 4096);
+	int64_t t = 0;
+	char key[32];
+	int passed = 0;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "forged-%d", i);
+		passed += lpw_ratelimit_allow(rl, t, "malformed", key, NULL);
+	}
+	assert_int_equal(passed, 20);
+	assert_int_equal(lpw_ratelimit_suppressed(rl), 980);
+	assert_int_equal(run(rl, &t, 10, 0, "queue-full", "dev-1"), 2);
+	/* a minute later the kind has 10 lines again, one per key that asks */
+	t += 60000;
+	passed = 0;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(key, sizeof(key), "forged-%d", i);
+		passed += lpw_ratelimit_allow(rl, t, "malformed", key, NULL);
+	}
+	assert_int_equal(passed, 10);
 	lpw_ratelimit_free(rl);
 }
 
@@ -186,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_burst_then_rate),
 		cmocka_unit_test(test_kinds_and_keys_apart),
 		cmocka_unit_test(test_many_keys_bounded),
+		cmocka_unit_test(test_kind_bucket),
 		cmocka_unit_test(test_time_backwards_and_configure),
 		cmocka_unit_test(test_log_lines),
 	};
