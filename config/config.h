@@ -98,6 +98,8 @@ typedef struct {
 
 typedef enum { LPW_REGION_EU868, LPW_REGION_US915 } lpw_config_region_t;
 
+#define LPW_LORAWAN_MAX_LISTED 64 /* bindings.lorawan.forwarders entries */
+
 /* bindings.lorawan: the gateway as network server behind Semtech UDP packet forwarders. */
 typedef struct {
 	bool enabled;
@@ -112,6 +114,9 @@ typedef struct {
 	uint32_t max_retransmit;   /* LwM2M App. C.2: MAX_RETRANSMIT 4 */
 	uint32_t forwarder_timeout_s; /* a forwarder silent (no PULL_DATA) this long is down; default 30 */
 	uint32_t dedup_ms;         /* copies of an uplink from several forwarders are awaited this long; default 200 */
+	uint64_t forwarders[LPW_LORAWAN_MAX_LISTED]; /* gateway EUIs that always get a forwarder slot (allow-list) */
+	size_t nforwarders;
+	bool only_listed_forwarders; /* refuse every gateway EUI not in forwarders; default false (accept any) */
 	char *gpio_chip;           /* concentrator reset line; NULL = none */
 	uint32_t gpio_line;
 	bool gpio_active_low;
@@ -133,6 +138,10 @@ typedef struct {
 	char *state_dir;
 	int log_level;     /* syslog level */
 	bool log_syslog;
+	/* Repeatable log lines and telemetry events, per kind and device: a burst, then lines per period. */
+	uint32_t log_limit_burst;    /* default 10; 0 = no limit */
+	uint32_t log_limit_lines;    /* default 1 */
+	uint32_t log_limit_period_s; /* default 10 */
 	lpw_config_mqtt_t mqtt;
 	lpw_config_upstream_t upstream;
 	lpw_config_sgi_t sgi;

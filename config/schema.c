@@ -711,11 +711,23 @@ static int check_devices(lpw_cfg_ctx_t *c, const config_setting_t *list, const c
 
 /* --- the top of the file --- */
 
+static const lpw_cfg_key_t log_limit_keys[] = {
+	{ .name = "burst", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, log_limit_burst), .min = 0,
+	  .max = 100000, .def = "10", .help = "repeated lines and events of one kind about one device at once; 0 = off" },
+	{ .name = "lines", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, log_limit_lines), .min = 1,
+	  .max = 1000, .def = "1", .help = "... then this many per period" },
+	{ .name = "period", .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, log_limit_period_s), .min = 1,
+	  .max = 86400, .def = "10", .help = "the period, seconds" },
+	{ 0 },
+};
+
 static const lpw_cfg_key_t log_keys[] = {
 	{ .name = "level", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_t, log_level), .min = LOG_ERR,
 	  .def = "info", .choices = log_levels, .help = "most verbose level written" },
 	{ .name = "target", .type = T_CHOICE, .store = S_BOOL, .off = offsetof(lpw_config_t, log_syslog),
 	  .def = "stderr", .choices = log_targets, .help = "where log lines go" },
+	{ .name = "rate_limit", .type = T_GROUP, .sub = log_limit_keys,
+	  .help = "repeated lines and events per kind and device: a burst, then a few per period" },
 	{ 0 },
 };
 
@@ -818,6 +830,41 @@ static int lorawan_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const cha
 				 "%u Hz is outside the %s band; expected %u..%u Hz", lw->rx2_freq_hz, region, f_lo, f_hi);
 		rc = -EINVAL;
 	}
+	if (lw->only_listed_forwarders && lw->nforwarders == 0) {
+		lpw_config_error(c, config_setting_get_member(s, "only_listed_forwarders"), NULL,
+				 "is true but forwarders lists no gateway EUI; expected forwarders = [ \"<16 hex digits>\", ... ]");
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+/* bindings.lorawan.forwarders: gateway EUIs, 16 hex digits each, distinct. dst is the lpw_config_lorawan_t. */
+static int check_forwarders(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_lorawan_t *lw = dst;
+	unsigned n = (unsigned)config_setting_length(s);
+	if (n > LPW_LORAWAN_MAX_LISTED) {
+		lpw_config_error(c, s, NULL, "has %u entries; expected at most %d gateway EUIs", n, LPW_LORAWAN_MAX_LISTED);
+		return -EINVAL;
+	}
+	lw->nforwarders = 0;
+	int rc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *eui = config_setting_get_string_elem(s, (int)i), *why = "is not a string";
+		char norm[17];
+		if (!eui || lpw_config_norm_dev_eui(eui, norm, sizeof(norm), &why) != 0) {
+			lpw_config_error(c, s, NULL, "entry %u %s; expected a gateway EUI of 16 hex digits", i + 1, why);
+			rc = -EINVAL;
+			continue;
+		}
+		uint64_t v = strtoull(norm, NULL, 16);
+		for (size_t j = 0; j < lw->nforwarders; j++)
+			if (lw->forwarders[j] == v) {
+				lpw_config_error(c, s, NULL, "names %s twice; expected distinct gateway EUIs", norm);
+				rc = -EINVAL;
+			}
+		lw->forwarders[lw->nforwarders++] = v;
+	}
 	return rc;
 }
 
@@ -854,6 +901,12 @@ static const lpw_cfg_key_t lorawan_keys[] = {
 	LW_INT("max_retransmit", max_retransmit, 0, 16, "4", "MAX_RETRANSMIT (App. C.2)"),
 	LW_INT("forwarder_timeout", forwarder_timeout_s, 1, 3600, "30", "a forwarder silent this long is down"),
 	LW_INT("dedup_ms", dedup_ms, 0, 2000, "200", "wait for copies of an uplink from other forwarders"),
+	{ .name = "forwarders", .type = T_STR_ARRAY, .off = offsetof(lpw_config_t, lorawan), .check = check_forwarders,
+	  .expect = "gateway EUIs [\"AA555A0000000001\", ...]",
+	  .help = "gateway EUIs that always get a forwarder slot (evicting the least recently heard unlisted one)" },
+	{ .name = "only_listed_forwarders", .type = T_BOOL, .store = S_BOOL,
+	  .off = offsetof(lpw_config_t, lorawan.only_listed_forwarders), .def = "false",
+	  .help = "refuse datagrams of every gateway EUI not in forwarders" },
 	{ .name = "gpio", .type = T_GROUP, .sub = gpio_keys, .check = gpio_finish,
 	  .help = "the concentrator's reset line, pulsed once at start" },
 	{ 0 },

@@ -1,4 +1,4 @@
-/* Logging to stderr or syslog, filtered by one global level. */
+/* Logging to stderr or syslog, filtered by one global level, with one rate limiter for repeatable lines. */
 #include "core/log.h"
 
 #include <errno.h>
@@ -10,6 +10,9 @@
 
 static int max_level = LOG_INFO;
 static lpw_log_sink_t sink = LPW_LOG_TO_STDERR;
+/* Logging is process-wide (one level, one sink), so is the limiter of its repeatable lines. */
+static lpw_ratelimit_t *limiter;
+static bool limiter_failed;
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit", [LOG_ERR] = "error",
@@ -46,14 +49,8 @@ bool lpw_log_enabled(int level)
 	return level <= max_level;
 }
 
-void lpw_log_write(int level, const char *module, const char *fmt, ...)
+static void emit(int level, const char *module, const char *msg)
 {
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-
 	if (sink == LPW_LOG_TO_SYSLOG) {
 		syslog(level, "[%s] %s", module, msg);
 		return;
@@ -65,4 +62,50 @@ void lpw_log_write(int level, const char *module, const char *fmt, ...)
 	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s %-9s %s\n", tm.tm_year + 1900, tm.tm_mon + 1,
 	        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, lpw_log_level_name(level), module,
 	        msg);
+}
+
+void lpw_log_write(int level, const char *module, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit(level, module, msg);
+}
+
+void lpw_log_write_quiet(int level, const char *module, uint64_t suppressed, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	size_t at = n < 0 ? 0 : (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	if (suppressed)
+		snprintf(msg + at, sizeof(msg) - at, " (%llu similar suppressed)", (unsigned long long)suppressed);
+	emit(level, module, msg);
+}
+
+int lpw_log_set_limits(const lpw_ratelimit_config_t *cfg)
+{
+	if (limiter) {
+		lpw_ratelimit_configure(limiter, cfg);
+		return 0;
+	}
+	limiter = lpw_ratelimit_new(cfg);
+	limiter_failed = !limiter;
+	return limiter ? 0 : -ENOMEM;
+}
+
+bool lpw_log_admit(const char *kind, const char *key, int64_t now_ms, uint64_t *out_suppressed)
+{
+	if (!limiter && !limiter_failed && lpw_log_set_limits(NULL) < 0)
+		lpw_log_write(LOG_ERR, "log", "cannot create the log rate limiter: repeated lines are not limited");
+	return lpw_ratelimit_allow(limiter, now_ms, kind, key, out_suppressed);
+}
+
+uint64_t lpw_log_suppressed(void)
+{
+	return lpw_ratelimit_suppressed(limiter);
 }

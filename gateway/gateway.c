@@ -12,12 +12,22 @@
 
 #include "bindings/binding.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
+
+static lpw_ratelimit_config_t rate_limit(const lpw_config_t *cfg)
+{
+	return (lpw_ratelimit_config_t){.burst = cfg->log_limit_burst, .per_period = cfg->log_limit_lines,
+					.period_ms = cfg->log_limit_period_s * 1000};
+}
 
 static void apply_logging(const lpw_config_t *cfg, const lpw_gateway_options_t *opt)
 {
 	int level = opt->log_level_override >= 0 ? opt->log_level_override : cfg->log_level;
 	bool syslog_sink = cfg->log_syslog || !opt->foreground;
 	lpw_log_setup(level, syslog_sink ? LPW_LOG_TO_SYSLOG : LPW_LOG_TO_STDERR, "lpwagw");
+	lpw_ratelimit_config_t lim = rate_limit(cfg);
+	if (lpw_log_set_limits(&lim) < 0)
+		LPW_WARN("gateway", "repeated log lines are not rate-limited: out of memory");
 }
 
 static lpw_telemetry_config_t telemetry_config(const lpw_config_t *cfg)
@@ -33,7 +43,15 @@ static lpw_telemetry_config_t telemetry_config(const lpw_config_t *cfg)
 static void on_event(void *arg, const char *type, const char *device_id, const char *detail)
 {
 	gateway_t *g = arg;
-	if (g->telemetry)
+	uint64_t quiet = 0;
+	if (!g->telemetry)
+		return;
+	if (!lpw_ratelimit_allow(g->event_limit, lpw_loop_now(g->loop), type, device_id, &quiet))
+		g->stats.events_suppressed++;
+	else if (quiet)
+		lpw_telemetry_event(g->telemetry, type, device_id, "%s (%llu similar suppressed)", detail,
+				    (unsigned long long)quiet);
+	else
 		lpw_telemetry_event(g->telemetry, type, device_id, "%s", detail);
 }
 
@@ -140,6 +158,8 @@ static void reload(gateway_t *g)
 		LPW_WARN("gateway", "%d changed settings take effect only after a restart", restart);
 	free(report);
 	apply_logging(next, g->opt);
+	lpw_ratelimit_config_t lim = rate_limit(next);
+	lpw_ratelimit_configure(g->event_limit, &lim);
 	if (g->telemetry) {
 		lpw_telemetry_config_t tc = telemetry_config(next);
 		if (lpw_telemetry_reconfigure(g->telemetry, &tc) < 0)
@@ -216,7 +236,9 @@ static int start(gateway_t *g)
 	}
 	g->device_states = json_object();
 	g->devtab = lpw_devtab_new();
-	if (!g->device_states || !g->devtab)
+	lpw_ratelimit_config_t lim = rate_limit(g->cfg);
+	g->event_limit = lpw_ratelimit_new(&lim);
+	if (!g->device_states || !g->devtab || !g->event_limit)
 		return -ENOMEM;
 	g->proxy_hooks = (lpw_proxy_hooks_t){on_device_state, on_event, g};
 	lpw_router_hooks_t rh = {on_binding_event, g};
@@ -246,6 +268,7 @@ static void stop(gateway_t *g)
 	lpw_devtab_free(g->devtab);
 	lpw_telemetry_free(g->telemetry);
 	json_decref(g->device_states);
+	lpw_ratelimit_free(g->event_limit);
 	lpw_store_close(g->store);
 	lpw_notify_free(g->notify);
 	if (g->sigfd >= 0) {

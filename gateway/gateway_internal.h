@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "core/loop.h"
+#include "core/ratelimit.h"
 #include "core/stats.h"
 #include "core/store.h"
 #include "gateway/devtab.h"
@@ -30,6 +31,7 @@ typedef struct {
 	lpw_proxy_hooks_t proxy_hooks;
 	lpw_binding_env_t binding_env; /* what every binding was created with */
 	lpw_stats_t stats;
+	lpw_ratelimit_t *event_limit; /* events per type and device (issue 16.4); counted in stats.events_suppressed */
 	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
 	int sigfd;
 	lpw_notify_t *notify; /* systemd notifications; NULL outside systemd */

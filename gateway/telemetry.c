@@ -1,20 +1,16 @@
-/* MQTT telemetry: libmosquitto driven by our epoll loop, our own reconnect back-off, jansson payloads. */
+/* MQTT telemetry on the core/mqtt connection: topics, jansson payloads, the stats timer, retained device states. */
 #include "gateway/telemetry.h"
 
 #include "config/config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <mosquitto.h>
 
 #include "core/log.h"
+#include "core/mqtt.h"
 
 #define MOD "telemetry"
 
@@ -23,7 +19,6 @@
 #define DEFAULT_KEEPALIVE_S 60
 #define DEFAULT_RECONNECT_MIN_MS 1000
 #define DEFAULT_RECONNECT_MAX_MS 60000
-#define MISC_PERIOD_MS 1000   /* mosquitto_loop_misc: keepalive pings and timeouts, 1 s granularity */
 #define SHUTDOWN_FLUSH_MS 1000 /* the only blocking allowed: offline + DISCONNECT at stop */
 #define DETAIL_MAX 512
 #define QOS_RETAINED 1 /* retained state is acknowledged, so the offline status is known to be stored */
@@ -32,8 +27,6 @@
 #ifndef LPW_VERSION
 #define LPW_VERSION "unknown"
 #endif
-
-enum conn_state { ST_IDLE, ST_CONNECTING, ST_CONNECTED, ST_STOPPED };
 
 /* Owned copy of lpw_telemetry_config_t. */
 struct tcfg {
@@ -46,16 +39,9 @@ struct lpw_telemetry {
 	lpw_loop_t *loop;
 	const lpw_stats_t *stats;
 	struct tcfg cfg;
-	struct mosquitto *mosq;
-	enum conn_state state;
-	int fd;         /* the socket registered with the loop, -1 when none */
-	uint32_t fd_events;
-	lpw_timer_t reconnect_timer;
-	lpw_timer_t misc_timer;
+	lpw_mqtt_t *mqtt;      /* the broker connection; NULL only while being rebuilt */
+	bool stopped;          /* lpw_telemetry_stop ran: no more publishing, no reconnects */
 	lpw_timer_t stats_timer;
-	uint32_t backoff_ms;   /* next back-off step before jitter */
-	bool outage_warned;    /* WARN once per outage, DEBUG for the retries */
-	uint64_t rng;
 	int64_t started_ms;    /* loop clock, for uptime */
 	int64_t started_wall_s;
 	uint64_t dropped;
@@ -63,10 +49,6 @@ struct lpw_telemetry {
 	int offline_mid;       /* mid of the offline status being flushed at stop */
 	bool offline_acked;
 };
-
-static int global_refs; /* mosquitto_lib_init/cleanup, refcounted across instances */
-
-static void try_connect(lpw_telemetry_t *t);
 
 /* ---------- pure builders ---------- */
 
@@ -125,6 +107,23 @@ static json_t *per_binding(const uint64_t counts[LPW_STATS_BINDINGS])
 	return obj;
 }
 
+/* stats.<name> for each source the modules registered. */
+static int add_sources(json_t *root, const lpw_stats_t *s)
+{
+	for (size_t i = 0; i < LPW_STATS_MAX_SOURCES; i++) {
+		const lpw_stats_source_t *src = &s->sources[i];
+		if (!src->report || !src->name)
+			continue;
+		json_t *obj = json_object();
+		if (!obj)
+			return -ENOMEM;
+		src->report(src->arg, obj);
+		if (json_object_set_new(root, src->name, obj) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped)
 {
 	static const lpw_stats_t zero;
@@ -137,8 +136,8 @@ char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint
 		return NULL;
 	}
 	/* "o" steals up/down, also when the pack fails. */
-	return dump_and_free(json_pack(
-		"{s:I, s:{s:I, s:I}, s:{s:o, s:o}, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:I, s:I, s:I}",
+	json_t *root = json_pack(
+		"{s:I, s:{s:I, s:I}, s:{s:o, s:o}, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:I, s:I, s:I, s:{s:I, s:I}}",
 		"uptime", (json_int_t)uptime_s,
 		"devices", "known", (json_int_t)s->devices_known, "reachable", (json_int_t)s->devices_reachable,
 		"messages", "up", up, "down", down,
@@ -149,7 +148,13 @@ char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint
 		(json_int_t)s->dropped_malformed,
 		"duplicates", (json_int_t)s->duplicates,
 		"errors", (json_int_t)s->errors,
-		"telemetry_dropped", (json_int_t)telemetry_dropped));
+		"telemetry_dropped", (json_int_t)telemetry_dropped,
+		"suppressed", "log", (json_int_t)lpw_log_suppressed(), "events", (json_int_t)s->events_suppressed);
+	if (root && add_sources(root, s) < 0) {
+		json_decref(root);
+		root = NULL;
+	}
+	return dump_and_free(root);
 }
 
 char *lpw_telemetry_build_event(int64_t time_s, const char *type, const char *device, const char *detail)
@@ -282,116 +287,19 @@ static bool session_changed(const struct tcfg *a, const struct tcfg *b)
 	       !str_eq(a->client_id, b->client_id) || a->keepalive_s != b->keepalive_s;
 }
 
-/* ---------- the connection, inside our loop ---------- */
-
-static uint32_t jitter_rand(lpw_telemetry_t *t)
-{
-	/* xorshift64: jitter only needs to de-synchronise gateways, not be unpredictable. */
-	t->rng ^= t->rng << 13;
-	t->rng ^= t->rng >> 7;
-	t->rng ^= t->rng << 17;
-	return (uint32_t)(t->rng >> 32);
-}
-
-static void unwatch(lpw_telemetry_t *t)
-{
-	if (t->fd >= 0)
-		lpw_loop_del_fd(t->loop, t->fd);
-	t->fd = -1;
-	t->fd_events = 0;
-}
-
-static void on_io(lpw_loop_t *loop, int fd, uint32_t events, void *arg);
-static void connection_down(lpw_telemetry_t *t, const char *why);
-
-/* Keeps the loop's watch in step with libmosquitto's socket and its wish to write. Called after every
- * libmosquitto call that can open, close or queue (there is no way to remove a prepare hook from the
- * loop, and this instance may be freed before the loop is). */
-static void sync_fd(lpw_telemetry_t *t)
-{
-	int fd = t->mosq ? mosquitto_socket(t->mosq) : -1;
-	if (fd != t->fd) {
-		unwatch(t);
-		if (fd < 0)
-			return;
-		int rc = lpw_loop_add_fd(t->loop, fd, EPOLLIN, on_io, t);
-		if (rc < 0) {
-			LPW_ERR(MOD, "cannot watch the broker socket: %s", strerror(-rc));
-			connection_down(t, "socket not watchable");
-			return;
-		}
-		t->fd = fd;
-		t->fd_events = EPOLLIN;
-	}
-	uint32_t want = EPOLLIN | (mosquitto_want_write(t->mosq) ? EPOLLOUT : 0);
-	if (want != t->fd_events && lpw_loop_set_events(t->loop, t->fd, want) == 0)
-		t->fd_events = want;
-}
-
-static void on_io(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-	lpw_telemetry_t *t = arg;
-	/* Errors go to on_disconnect through libmosquitto, which also closes the socket. */
-	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-		mosquitto_loop_read(t->mosq, 1);
-	if (t->fd == fd && mosquitto_socket(t->mosq) == fd && (events & EPOLLOUT)) {
-		/* With TLS, libmosquitto advances its handshake only in loop_read (want_connect). */
-		if (t->cfg.ca_file && t->state == ST_CONNECTING)
-			mosquitto_loop_read(t->mosq, 1);
-		if (mosquitto_socket(t->mosq) == fd)
-			mosquitto_loop_write(t->mosq, 1);
-	}
-	sync_fd(t);
-}
-
-static void schedule_reconnect(lpw_telemetry_t *t)
-{
-	uint32_t base = t->backoff_ms;
-	/* +-25 % jitter so a fleet of gateways does not reconnect in lock-step after a broker restart. */
-	uint32_t delay = base - base / 4 + (base / 2 ? jitter_rand(t) % (base / 2 + 1) : 0);
-	t->backoff_ms = base >= t->cfg.reconnect_max_ms / 2 ? t->cfg.reconnect_max_ms : base * 2;
-	if (lpw_loop_timer_in(t->loop, &t->reconnect_timer, delay) < 0)
-		LPW_ERR(MOD, "cannot arm the reconnect timer: out of memory");
-	else
-		LPW_DEBUG(MOD, "reconnecting to %s:%u in %u ms", t->cfg.host, t->cfg.port, delay);
-}
-
-/* A connection attempt failed or an established connection was lost. */
-static void connection_down(lpw_telemetry_t *t, const char *why)
-{
-	if (t->state == ST_STOPPED)
-		return;
-	if (t->state == ST_CONNECTED) {
-		LPW_WARN(MOD, "connection to broker %s:%u lost (%s); reconnecting", t->cfg.host, t->cfg.port, why);
-		t->outage_warned = true;
-		t->backoff_ms = t->cfg.reconnect_min_ms;
-	} else if (!t->outage_warned) {
-		LPW_WARN(MOD, "cannot connect to broker %s:%u (%s); retrying with back-off up to %u s", t->cfg.host,
-			 t->cfg.port, why, t->cfg.reconnect_max_ms / 1000);
-		t->outage_warned = true;
-	} else {
-		LPW_DEBUG(MOD, "connect to %s:%u failed: %s", t->cfg.host, t->cfg.port, why);
-	}
-	t->state = ST_IDLE;
-	unwatch(t);
-	lpw_loop_timer_clear(t->loop, &t->misc_timer);
-	schedule_reconnect(t);
-}
+/* ---------- publishing on the connection ---------- */
 
 static int publish(lpw_telemetry_t *t, const char *leaf, const char *device, const char *payload, int qos,
 		   bool retain, int *out_mid)
 {
-	if (t->state != ST_CONNECTED)
+	if (t->stopped || !lpw_mqtt_connected(t->mqtt))
 		return -ENOTCONN;
 	char *topic = lpw_telemetry_build_topic(t->cfg.prefix, t->cfg.gateway_id, leaf, device);
 	if (!topic)
 		return -EINVAL;
-	int rc = mosquitto_publish(t->mosq, out_mid, topic, (int)strlen(payload), payload, qos, retain);
-	if (rc != MOSQ_ERR_SUCCESS)
-		LPW_DEBUG(MOD, "publish to %s failed: %s", topic, mosquitto_strerror(rc));
+	int rc = lpw_mqtt_publish(t->mqtt, topic, payload, strlen(payload), qos, retain, out_mid);
 	free(topic);
-	sync_fd(t);
-	return rc == MOSQ_ERR_SUCCESS ? 0 : -EIO;
+	return rc;
 }
 
 static int publish_status(lpw_telemetry_t *t, bool online, int *out_mid)
@@ -404,95 +312,35 @@ static int publish_status(lpw_telemetry_t *t, bool online, int *out_mid)
 	return rc;
 }
 
-/* libmosquitto callbacks: called from inside mosquitto_loop_read/write/misc, never re-entered. */
-static void on_connect(struct mosquitto *mosq, void *arg, int rc)
+/* The broker accepted us (again). Retained state is re-published: a restarted broker without persistence has
+ * lost it. */
+static void on_connected(void *arg)
 {
 	lpw_telemetry_t *t = arg;
-	if (rc != 0 || t->state == ST_STOPPED) {
-		/* libmosquitto closes the socket and calls on_disconnect next. */
-		LPW_DEBUG(MOD, "broker refused the connection: %s", mosquitto_connack_string(rc));
-		return;
-	}
-	if (t->outage_warned)
-		LPW_NOTICE(MOD, "connected to broker %s:%u again", t->cfg.host, t->cfg.port);
-	else
-		LPW_INFO(MOD, "connected to broker %s:%u", t->cfg.host, t->cfg.port);
-	t->state = ST_CONNECTED;
-	t->outage_warned = false;
-	t->backoff_ms = t->cfg.reconnect_min_ms;
-	/* Retained state is re-published: a restarted broker without persistence has lost it. */
-	publish_status(t, true, NULL);
+	if (publish_status(t, true, NULL) < 0)
+		LPW_DEBUG(MOD, "online status not published");
 	const char *device;
 	json_t *payload;
 	json_object_foreach(t->device_states, device, payload)
-		publish(t, "devices", device, json_string_value(payload), QOS_RETAINED, true, NULL);
+		if (publish(t, "devices", device, json_string_value(payload), QOS_RETAINED, true, NULL) < 0)
+			LPW_DEBUG(MOD, "%s: device state not published", device);
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *arg, int rc)
-{
-	lpw_telemetry_t *t = arg;
-	/* The socket is already closed: drop it from epoll's table before anything can reuse the number. */
-	unwatch(t);
-	connection_down(t, rc == MOSQ_ERR_SUCCESS ? "disconnected" : mosquitto_strerror(rc));
-}
-
-static void on_publish(struct mosquitto *mosq, void *arg, int mid)
+static void on_published(void *arg, int mid)
 {
 	lpw_telemetry_t *t = arg;
 	if (mid == t->offline_mid)
 		t->offline_acked = true;
 }
 
-static void on_log(struct mosquitto *mosq, void *arg, int level, const char *str)
-{
-	LPW_DEBUG("mosquitto", "%s", str);
-}
-
-static void try_connect(lpw_telemetry_t *t)
-{
-	unwatch(t); /* connect_async closes any old socket: stop watching it while it is still open */
-	t->state = ST_CONNECTING;
-	/* May block in getaddrinfo() for a host name: configure a numeric address. */
-	int rc = mosquitto_connect_async(t->mosq, t->cfg.host, t->cfg.port, (int)t->cfg.keepalive_s);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
-		connection_down(t, why);
-		return;
-	}
-	sync_fd(t);
-	if (t->state == ST_CONNECTING &&
-	    lpw_loop_timer_in(t->loop, &t->misc_timer, MISC_PERIOD_MS) < 0)
-		LPW_ERR(MOD, "cannot arm the keepalive timer: out of memory");
-}
-
-static void reconnect_fired(lpw_timer_t *timer, int64_t now_ms)
-{
-	lpw_telemetry_t *t = lpw_container_of(timer, lpw_telemetry_t, reconnect_timer);
-	if (t->state == ST_IDLE)
-		try_connect(t);
-}
-
-static void misc_fired(lpw_timer_t *timer, int64_t now_ms)
-{
-	lpw_telemetry_t *t = lpw_container_of(timer, lpw_telemetry_t, misc_timer);
-	if (t->fd < 0 || t->state == ST_STOPPED)
-		return;
-	/* Keepalive: PINGREQ when idle, and closes (on_disconnect) when the broker or a pending
-	 * connect has been silent for the keepalive period. */
-	mosquitto_loop_misc(t->mosq);
-	sync_fd(t);
-	if (t->fd >= 0 && lpw_loop_timer_in(t->loop, &t->misc_timer, MISC_PERIOD_MS) < 0)
-		LPW_ERR(MOD, "cannot arm the keepalive timer: out of memory");
-}
-
 static void stats_fired(lpw_timer_t *timer, int64_t now_ms)
 {
 	lpw_telemetry_t *t = lpw_container_of(timer, lpw_telemetry_t, stats_timer);
-	if (t->state == ST_STOPPED)
+	if (t->stopped)
 		return;
 	if (lpw_loop_timer_in(t->loop, &t->stats_timer, (int64_t)t->cfg.interval_s * 1000) < 0)
 		LPW_ERR(MOD, "cannot arm the stats timer: out of memory");
-	if (t->state != ST_CONNECTED) {
+	if (!lpw_mqtt_connected(t->mqtt)) {
 		t->dropped++;
 		return;
 	}
@@ -504,103 +352,45 @@ static void stats_fired(lpw_timer_t *timer, int64_t now_ms)
 
 /* ---------- session lifetime ---------- */
 
+/* A connection for the current configuration, with the retained "offline" status as its last will. */
 static int session_create(lpw_telemetry_t *t)
 {
 	char *will_topic = lpw_telemetry_build_topic(t->cfg.prefix, t->cfg.gateway_id, "status", NULL);
 	char *will = lpw_telemetry_build_status(false, LPW_VERSION, t->started_wall_s, t->cfg.gateway_id);
 	int rc = -ENOMEM;
-	t->mosq = mosquitto_new(t->cfg.client_id, true, t);
-	if (!t->mosq || !will_topic || !will)
-		goto out;
-	mosquitto_connect_callback_set(t->mosq, on_connect);
-	mosquitto_disconnect_callback_set(t->mosq, on_disconnect);
-	mosquitto_publish_callback_set(t->mosq, on_publish);
-	mosquitto_log_callback_set(t->mosq, on_log);
-	int mrc = MOSQ_ERR_SUCCESS;
-	if (t->cfg.username)
-		mrc = mosquitto_username_pw_set(t->mosq, t->cfg.username, t->cfg.password);
-	if (mrc == MOSQ_ERR_SUCCESS && t->cfg.ca_file)
-		mrc = mosquitto_tls_set(t->mosq, t->cfg.ca_file, NULL, NULL, NULL, NULL);
-	/* The broker publishes this retained "offline" for us if we vanish without a DISCONNECT. */
-	if (mrc == MOSQ_ERR_SUCCESS)
-		mrc = mosquitto_will_set(t->mosq, will_topic, (int)strlen(will), will, QOS_RETAINED, true);
-	if (mrc != MOSQ_ERR_SUCCESS) {
-		LPW_ERR(MOD, "cannot set up the MQTT client: %s", mosquitto_strerror(mrc));
-		rc = mrc == MOSQ_ERR_NOMEM ? -ENOMEM : -EINVAL;
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc < 0) {
-		mosquitto_destroy(t->mosq);
-		t->mosq = NULL;
+	if (will_topic && will) {
+		lpw_mqtt_config_t mc = {
+			.name = MOD, .host = t->cfg.host, .port = t->cfg.port, .client_id = t->cfg.client_id,
+			.username = t->cfg.username, .password = t->cfg.password, .ca_file = t->cfg.ca_file,
+			.keepalive_s = t->cfg.keepalive_s, .reconnect_min_ms = t->cfg.reconnect_min_ms,
+			.reconnect_max_ms = t->cfg.reconnect_max_ms,
+			/* The broker publishes this retained "offline" for us if we vanish without a DISCONNECT. */
+			.will_topic = will_topic, .will_payload = will, .will_len = strlen(will),
+			.will_qos = QOS_RETAINED, .will_retain = true,
+		};
+		lpw_mqtt_hooks_t hooks = {.connected = on_connected, .published = on_published, .arg = t};
+		t->mqtt = lpw_mqtt_new(t->loop, &mc, &hooks);
+		rc = t->mqtt ? 0 : -ENOMEM;
 	}
 	free(will_topic);
 	free(will);
 	return rc;
 }
 
-/* Real monotonic time: the shutdown flush bounds a real wait on a real socket. */
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Drives libmosquitto directly with poll() until done() or the deadline: shutdown only. */
-static void flush_until(lpw_telemetry_t *t, int64_t deadline_ms, bool (*done)(const lpw_telemetry_t *))
-{
-	while (!done(t)) {
-		int fd = mosquitto_socket(t->mosq);
-		int64_t left = deadline_ms - mono_ms();
-		if (fd < 0 || left <= 0)
-			return;
-		struct pollfd p = {.fd = fd, .events = POLLIN | (mosquitto_want_write(t->mosq) ? POLLOUT : 0)};
-		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
-			return;
-		if (p.revents & (POLLIN | POLLERR | POLLHUP))
-			mosquitto_loop_read(t->mosq, 1);
-		if ((p.revents & POLLOUT) && mosquitto_socket(t->mosq) == fd)
-			mosquitto_loop_write(t->mosq, 1);
-	}
-}
-
-static bool offline_done(const lpw_telemetry_t *t)
-{
-	return t->offline_acked;
-}
-
-static bool socket_closed(const lpw_telemetry_t *t)
-{
-	return mosquitto_socket(t->mosq) < 0;
-}
-
-/* Publishes the retained offline status (when connected), disconnects, stops every timer. */
+/* Publishes the retained offline status (when connected) and disconnects. */
 static void session_close(lpw_telemetry_t *t)
 {
-	if (!t->mosq)
+	if (!t->mqtt)
 		return;
-	int64_t deadline = mono_ms() + SHUTDOWN_FLUSH_MS;
-	bool was_connected = t->state == ST_CONNECTED;
+	bool was_connected = lpw_mqtt_connected(t->mqtt);
 	int mid = -1;
 	t->offline_acked = false;
 	t->offline_mid = -1;
 	if (was_connected && publish_status(t, false, &mid) == 0)
 		t->offline_mid = mid;
-	t->state = ST_STOPPED; /* from here on, on_disconnect schedules nothing */
-	unwatch(t);
-	lpw_loop_timer_clear(t->loop, &t->reconnect_timer);
-	lpw_loop_timer_clear(t->loop, &t->misc_timer);
-	if (t->offline_mid >= 0)
-		flush_until(t, deadline, offline_done);
-	if (mosquitto_socket(t->mosq) >= 0) {
-		mosquitto_disconnect(t->mosq);
-		flush_until(t, deadline, socket_closed);
-	}
+	lpw_mqtt_disconnect(t->mqtt, SHUTDOWN_FLUSH_MS);
 	if (was_connected)
 		LPW_INFO(MOD, "disconnected from broker%s", t->offline_acked ? "" : " (offline status unconfirmed)");
-	unwatch(t);
 }
 
 lpw_telemetry_t *lpw_telemetry_new(lpw_loop_t *loop, const lpw_telemetry_config_t *cfg, const lpw_stats_t *stats)
@@ -612,22 +402,14 @@ lpw_telemetry_t *lpw_telemetry_new(lpw_loop_t *loop, const lpw_telemetry_config_
 		return NULL;
 	t->loop = loop;
 	t->stats = stats;
-	t->fd = -1;
 	t->offline_mid = -1;
-	lpw_timer_init(&t->reconnect_timer, reconnect_fired);
-	lpw_timer_init(&t->misc_timer, misc_fired);
 	lpw_timer_init(&t->stats_timer, stats_fired);
 	if (tcfg_copy(&t->cfg, cfg) < 0) {
 		free(t);
 		return NULL;
 	}
-	if (global_refs++ == 0)
-		mosquitto_lib_init();
 	t->started_ms = lpw_loop_now(loop);
 	t->started_wall_s = lpw_clock_wall_s();
-	t->rng = ((uint64_t)mono_ms() << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)t;
-	t->rng |= 1; /* xorshift must not start at 0 */
-	t->backoff_ms = t->cfg.reconnect_min_ms;
 	t->device_states = json_object();
 	if (!t->device_states || session_create(t) < 0 ||
 	    lpw_loop_timer_in(loop, &t->stats_timer, (int64_t)t->cfg.interval_s * 1000) < 0) {
@@ -635,16 +417,15 @@ lpw_telemetry_t *lpw_telemetry_new(lpw_loop_t *loop, const lpw_telemetry_config_
 		lpw_telemetry_free(t);
 		return NULL;
 	}
-	t->state = ST_IDLE;
-	try_connect(t);
 	return t;
 }
 
 void lpw_telemetry_stop(lpw_telemetry_t *t)
 {
-	if (!t || t->state == ST_STOPPED)
+	if (!t || t->stopped)
 		return;
 	session_close(t);
+	t->stopped = true;
 	lpw_loop_timer_clear(t->loop, &t->stats_timer);
 }
 
@@ -653,15 +434,10 @@ void lpw_telemetry_free(lpw_telemetry_t *t)
 	if (!t)
 		return;
 	lpw_telemetry_stop(t);
-	unwatch(t);
-	lpw_loop_timer_clear(t->loop, &t->reconnect_timer);
-	lpw_loop_timer_clear(t->loop, &t->misc_timer);
 	lpw_loop_timer_clear(t->loop, &t->stats_timer);
-	mosquitto_destroy(t->mosq);
+	lpw_mqtt_free(t->mqtt);
 	json_decref(t->device_states);
 	tcfg_clear(&t->cfg);
-	if (--global_refs == 0)
-		mosquitto_lib_cleanup();
 	free(t);
 }
 
@@ -675,32 +451,29 @@ int lpw_telemetry_reconfigure(lpw_telemetry_t *t, const lpw_telemetry_config_t *
 		return rc;
 	bool rebuild = session_changed(&t->cfg, &next);
 	bool interval = next.interval_s != t->cfg.interval_s;
-	bool stopped = t->state == ST_STOPPED;
-	if (rebuild && !stopped)
+	if (rebuild && !t->stopped)
 		session_close(t);
 	tcfg_clear(&t->cfg);
 	t->cfg = next;
-	if (interval && !stopped &&
+	if (interval && !t->stopped &&
 	    lpw_loop_timer_in(t->loop, &t->stats_timer, (int64_t)t->cfg.interval_s * 1000) < 0)
 		return -ENOMEM;
-	if (!rebuild || stopped)
+	if (!rebuild || t->stopped)
 		return 0;
 	LPW_NOTICE(MOD, "broker settings changed: reconnecting to %s:%u", t->cfg.host, t->cfg.port);
-	mosquitto_destroy(t->mosq);
-	t->mosq = NULL;
+	lpw_mqtt_free(t->mqtt);
+	t->mqtt = NULL;
 	rc = session_create(t);
-	if (rc < 0)
-		return rc; /* stays stopped: nothing to drive without a client */
-	t->state = ST_IDLE;
-	t->outage_warned = false;
-	t->backoff_ms = t->cfg.reconnect_min_ms;
-	try_connect(t);
-	return 0;
+	if (rc < 0) {
+		t->stopped = true; /* nothing to drive without a client */
+		lpw_loop_timer_clear(t->loop, &t->stats_timer);
+	}
+	return rc;
 }
 
 bool lpw_telemetry_connected(const lpw_telemetry_t *t)
 {
-	return t && t->state == ST_CONNECTED;
+	return t && !t->stopped && lpw_mqtt_connected(t->mqtt);
 }
 
 uint64_t lpw_telemetry_dropped(const lpw_telemetry_t *t)
@@ -712,7 +485,7 @@ int lpw_telemetry_event(lpw_telemetry_t *t, const char *type, const char *device
 {
 	if (!t || !type || !*type)
 		return -EINVAL;
-	if (t->state != ST_CONNECTED) {
+	if (!lpw_telemetry_connected(t)) {
 		t->dropped++;
 		return -ENOTCONN;
 	}
@@ -738,7 +511,8 @@ int lpw_telemetry_device_state(lpw_telemetry_t *t, const char *device_id, const 
 	if (!state) {
 		/* Forget the device; an empty retained message deletes the broker's copy. */
 		json_object_del(t->device_states, device_id);
-		publish(t, "devices", device_id, "", QOS_RETAINED, true, NULL);
+		if (publish(t, "devices", device_id, "", QOS_RETAINED, true, NULL) < 0)
+			LPW_DEBUG(MOD, "%s: retained state not cleared now", device_id);
 		return 0;
 	}
 	char *payload = lpw_telemetry_build_device_state(state);
@@ -747,8 +521,9 @@ int lpw_telemetry_device_state(lpw_telemetry_t *t, const char *device_id, const 
 		free(payload);
 		return -ENOMEM;
 	}
-	/* When not connected this is published by on_connect. */
-	publish(t, "devices", device_id, payload, QOS_RETAINED, true, NULL);
+	/* When not connected this is published by on_connected. */
+	if (publish(t, "devices", device_id, payload, QOS_RETAINED, true, NULL) < 0)
+		LPW_DEBUG(MOD, "%s: device state published on the next connect", device_id);
 	free(payload);
 	return 0;
 }

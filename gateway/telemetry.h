@@ -1,5 +1,5 @@
 /* MQTT telemetry: gateway status (retained, with an "offline" last will), periodic statistics, events and
- * per-device state, published with libmosquitto driven by the gateway's one epoll loop (no thread). */
+ * per-device state, published on one core/mqtt connection (libmosquitto in the gateway's one epoll loop, no thread). */
 #ifndef LPW_TELEMETRY_H
 #define LPW_TELEMETRY_H
 
@@ -82,7 +82,9 @@ char *lpw_telemetry_build_status(bool online, const char *version, int64_t start
 
 /* {"uptime":s,"devices":{"known","reachable"},"messages":{"up":{<binding>:n..},"down":{..}},
  *  "upstream":{"up","down","reconnects"},"queue_depth":n,"dropped":{"unknown_device","malformed"},
- *  "duplicates":n,"errors":n,"telemetry_dropped":n}. stats: borrowed, NULL reports zeros. */
+ *  "duplicates":n,"errors":n,"telemetry_dropped":n,"suppressed":{"log","events"}} and one member per source
+ * registered in stats (lpw_stats_add_source). suppressed.log is the process-wide count of LPW_LOG_LIMITED.
+ * stats: borrowed, NULL reports zeros. */
 char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped);
 
 /* {"time":unix_s,"type":..,"device":.. (only when not NULL),"detail":..}; detail NULL = "". */

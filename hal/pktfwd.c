@@ -237,15 +237,21 @@ int lpw_pktfwd_build_tx_ack(uint16_t token, uint64_t eui, lpw_txack_error_t err,
 
 #define DEFAULT_KEEPALIVE_S 30
 #define DEFAULT_MAX_FORWARDERS 16
-#define READS_PER_TURN 64         /* leave the loop to others now and then under a flood */
-#define MALFORMED_LOG_MS 10000    /* at most one malformed-datagram warning per period */
+#define READS_PER_TURN 64 /* leave the loop to others now and then under a flood */
+
+static const char *const refusal_names[] = {"malformed", "unexpected", "not_listed", "table_full"};
+_Static_assert(sizeof(refusal_names) / sizeof(refusal_names[0]) == LPW_PKTFWD_REFUSED_COUNT, "one name each");
+
+const char *lpw_pktfwd_refusal_name(lpw_pktfwd_refusal_t why)
+{
+	return (unsigned)why < LPW_PKTFWD_REFUSED_COUNT ? refusal_names[why] : "?";
+}
 
 struct fwd {
 	lpw_timer_t keepalive;
 	lpw_pktfwd_t *pf;
-	uint64_t eui;
 	bool used;
-	bool up;
+	lpw_pktfwd_forwarder_t info;  /* eui, up, listed, last heard, counters */
 	struct sockaddr_storage addr; /* of the last PULL_DATA: downlinks go there (NAT) */
 	socklen_t addrlen;
 };
@@ -259,34 +265,89 @@ struct lpw_pktfwd {
 	uint16_t next_token;
 	size_t nfwd;
 	struct fwd *fwd;
+	uint64_t *listed; /* sorted, for bsearch */
+	size_t nlisted;
+	bool refuse_unlisted;
 	lpw_pktfwd_counters_t c;
-	int64_t malformed_logged_at;
-	uint64_t malformed_quiet; /* rejections not logged since the last warning */
 	lpw_pktfwd_msg_t msg;
 	uint8_t buf[LPW_PKTFWD_MAX_DATAGRAM + 1];
 };
 
+static int cmp_eui(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_listed(const lpw_pktfwd_t *pf, uint64_t eui)
+{
+	return pf->nlisted && bsearch(&eui, pf->listed, pf->nlisted, sizeof(eui), cmp_eui);
+}
+
+/* The table is small (16 by default): a scan is cheaper than an index. */
 static struct fwd *find_fwd(const lpw_pktfwd_t *pf, uint64_t eui)
 {
 	for (size_t i = 0; i < pf->nfwd; i++)
-		if (pf->fwd[i].used && pf->fwd[i].eui == eui)
+		if (pf->fwd[i].used && pf->fwd[i].info.eui == eui)
 			return &pf->fwd[i];
 	return NULL;
 }
 
-/* A free slot, else one whose forwarder is down (it keeps nothing a new one needs). */
-static struct fwd *new_fwd(lpw_pktfwd_t *pf, uint64_t eui)
+static bool heard_before(const struct fwd *a, const struct fwd *b)
 {
-	struct fwd *spare = NULL;
-	for (size_t i = 0; i < pf->nfwd && !(spare && !spare->used); i++)
-		if (!pf->fwd[i].used || !pf->fwd[i].up)
-			spare = &pf->fwd[i];
+	return !b || a->info.last_heard_ms < b->info.last_heard_ms;
+}
+
+static void source_name(const struct sockaddr_storage *src, socklen_t srclen, char *host, size_t hl, char *serv,
+			size_t sl)
+{
+	if (getnameinfo((const struct sockaddr *)src, srclen, host, (socklen_t)hl, serv, (socklen_t)sl,
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, hl, "?");
+		snprintf(serv, sl, "?");
+	}
+}
+
+/* A live unlisted forwarder gives its slot to a listed one: for the rest of us it went down. */
+static void evict(lpw_pktfwd_t *pf, struct fwd *f, uint64_t for_eui)
+{
+	char key[17];
+	uint64_t old = f->info.eui;
+	snprintf(key, sizeof(key), "%016" PRIX64, old);
+	pf->c.evictions++;
+	LPW_LOG_LIMITED(LOG_NOTICE, MOD, "forwarder-evicted", key, lpw_loop_now(pf->loop),
+			"forwarder %016" PRIx64 " (not listed) gives its slot to listed forwarder %016" PRIx64, old,
+			for_eui);
+	lpw_loop_timer_clear(pf->loop, &f->keepalive);
+	f->info.up = false;
+	if (pf->hooks.forwarder_state)
+		pf->hooks.forwarder_state(pf->hooks.arg, old, false);
+}
+
+/* A slot for a new forwarder: a free one; else a down one (unlisted first, least recently heard first: it keeps
+ * nothing a new one needs); else, for a listed forwarder only, the least recently heard live unlisted one. */
+static struct fwd *new_fwd(lpw_pktfwd_t *pf, uint64_t eui, bool listed)
+{
+	struct fwd *spare = NULL, *down_unlisted = NULL, *down_any = NULL, *live_unlisted = NULL;
+	for (size_t i = 0; i < pf->nfwd && !spare; i++) {
+		struct fwd *f = &pf->fwd[i];
+		if (!f->used)
+			spare = f;
+		else if (!f->info.up && !f->info.listed && heard_before(f, down_unlisted))
+			down_unlisted = f;
+		else if (!f->info.up && heard_before(f, down_any))
+			down_any = f;
+		else if (f->info.up && !f->info.listed && heard_before(f, live_unlisted))
+			live_unlisted = f;
+	}
+	spare = spare ? spare : down_unlisted ? down_unlisted : down_any ? down_any : listed ? live_unlisted : NULL;
 	if (!spare)
 		return NULL;
+	if (spare->used && spare->info.up)
+		evict(pf, spare, eui);
 	lpw_loop_timer_clear(pf->loop, &spare->keepalive);
 	spare->used = true;
-	spare->up = false;
-	spare->eui = eui;
+	spare->info = (lpw_pktfwd_forwarder_t){.eui = eui, .listed = listed};
 	return spare;
 }
 
@@ -294,17 +355,18 @@ static void on_keepalive(lpw_timer_t *t, int64_t now_ms)
 {
 	struct fwd *f = lpw_container_of(t, struct fwd, keepalive);
 	lpw_pktfwd_t *pf = f->pf;
-	f->up = false;
-	LPW_WARN(MOD, "forwarder %016" PRIx64 " down: no PULL_DATA for %" PRId64 " s", f->eui, pf->timeout_ms / 1000);
+	f->info.up = false;
+	LPW_WARN(MOD, "forwarder %016" PRIx64 " down: no PULL_DATA for %" PRId64 " s", f->info.eui,
+		 pf->timeout_ms / 1000);
 	if (pf->hooks.forwarder_state)
-		pf->hooks.forwarder_state(pf->hooks.arg, f->eui, false);
+		pf->hooks.forwarder_state(pf->hooks.arg, f->info.eui, false);
 }
 
 static void send_to(lpw_pktfwd_t *pf, const uint8_t *d, size_t n, const struct sockaddr *sa, socklen_t salen)
 {
 	if (sendto(pf->fd, d, n, 0, sa, salen) < 0) {
 		pf->c.send_errors++;
-		LPW_WARN(MOD, "sendto failed: %s", strerror(errno));
+		LPW_WARN_LIMITED(MOD, "sendto", NULL, lpw_loop_now(pf->loop), "sendto failed: %s", strerror(errno));
 	}
 }
 
@@ -316,33 +378,63 @@ static void send_ack(lpw_pktfwd_t *pf, lpw_pktfwd_kind_t kind, uint16_t token, c
 	send_to(pf, ack, sizeof(ack), sa, salen);
 }
 
-static void on_pull_data(lpw_pktfwd_t *pf, const struct sockaddr_storage *src, socklen_t srclen)
+/* Counts a refused datagram, tells the hook, and says why (rate-limited per forwarder, or per address when the
+ * datagram names no forwarder). */
+static void refuse(lpw_pktfwd_t *pf, lpw_pktfwd_refusal_t why, uint64_t eui, const char *detail,
+		   const struct sockaddr_storage *src, socklen_t srclen)
+{
+	uint64_t *by_reason[] = {&pf->c.malformed, &pf->c.unexpected, &pf->c.not_listed, &pf->c.table_full};
+	(*by_reason[why])++;
+	pf->c.refused++;
+	if (pf->hooks.refused)
+		pf->hooks.refused(pf->hooks.arg, eui, why);
+	char host[NI_MAXHOST], serv[NI_MAXSERV], key[17];
+	source_name(src, srclen, host, sizeof(host), serv, sizeof(serv));
+	snprintf(key, sizeof(key), "%016" PRIX64, eui);
+	int64_t now = lpw_loop_now(pf->loop);
+	if (why == LPW_PKTFWD_REFUSED_MALFORMED)
+		LPW_WARN_LIMITED(MOD, "pktfwd-malformed", host, now, "datagram from %s:%s rejected: %s", host, serv,
+				 detail);
+	else if (why == LPW_PKTFWD_REFUSED_UNEXPECTED)
+		LPW_LOG_LIMITED(LOG_DEBUG, MOD, "pktfwd-unexpected", host, now, "ignoring %s from %s:%s: a server never "
+				"receives it", detail, host, serv);
+	else
+		LPW_WARN_LIMITED(MOD, "forwarder-refused", key, now, "forwarder %016" PRIx64 " at %s:%s refused: %s",
+				 eui, host, serv, detail);
+}
+
+static void on_pull_data(lpw_pktfwd_t *pf, struct fwd *f, const struct sockaddr_storage *src, socklen_t srclen)
 {
 	uint64_t eui = pf->msg.eui;
 	send_ack(pf, LPW_PKTFWD_PULL_ACK, pf->msg.token, (const struct sockaddr *)src, srclen);
-	struct fwd *f = find_fwd(pf, eui);
-	if (!f && !(f = new_fwd(pf, eui))) {
-		if (pf->c.table_full++ == 0)
-			LPW_WARN(MOD, "forwarder %016" PRIx64 " ignored: all %zu slots are taken by live forwarders", eui,
-				 pf->nfwd);
+	if (!f && !(f = new_fwd(pf, eui, is_listed(pf, eui)))) {
+		char why[96];
+		snprintf(why, sizeof(why), "all %zu slots are taken by live forwarders", pf->nfwd);
+		refuse(pf, LPW_PKTFWD_REFUSED_TABLE_FULL, eui, why, src, srclen);
 		return;
 	}
+	f->info.pull_data++;
+	f->info.last_heard_ms = lpw_loop_now(pf->loop);
 	memcpy(&f->addr, src, srclen);
 	f->addrlen = srclen;
 	if (lpw_loop_timer_in(pf->loop, &f->keepalive, pf->timeout_ms) < 0)
 		LPW_ERR(MOD, "forwarder %016" PRIx64 ": cannot arm its keepalive timer", eui);
-	if (f->up)
+	if (f->info.up)
 		return;
-	f->up = true;
-	LPW_NOTICE(MOD, "forwarder %016" PRIx64 " up", eui);
+	f->info.up = true;
+	LPW_NOTICE(MOD, "forwarder %016" PRIx64 " up%s", eui, f->info.listed ? " (listed)" : "");
 	if (pf->hooks.forwarder_state)
 		pf->hooks.forwarder_state(pf->hooks.arg, eui, true);
 }
 
-static void on_push_data(lpw_pktfwd_t *pf, const struct sockaddr_storage *src, socklen_t srclen)
+static void on_push_data(lpw_pktfwd_t *pf, struct fwd *f, const struct sockaddr_storage *src, socklen_t srclen)
 {
 	/* PROTOCOL.TXT §3.1: acknowledge first, process after. */
 	send_ack(pf, LPW_PKTFWD_PUSH_ACK, pf->msg.token, (const struct sockaddr *)src, srclen);
+	if (f) {
+		f->info.push_data++;
+		f->info.rxpk += pf->msg.nrxpk;
+	}
 	for (size_t i = 0; i < pf->msg.nrxpk; i++) {
 		pf->c.rxpk++;
 		if (pf->hooks.uplink)
@@ -352,28 +444,30 @@ static void on_push_data(lpw_pktfwd_t *pf, const struct sockaddr_storage *src, s
 		pf->hooks.stat(pf->hooks.arg, pf->msg.eui, &pf->msg.stat);
 }
 
+static void on_tx_ack(lpw_pktfwd_t *pf, struct fwd *f)
+{
+	if (f)
+		f->info.tx_acks++;
+	if (pf->msg.tx_error != LPW_TXACK_NONE)
+		LPW_WARN(MOD, "forwarder %016" PRIx64 " refused downlink token %u: %s", pf->msg.eui, pf->msg.token,
+			 lpw_txack_error_name(pf->msg.tx_error));
+	if (pf->hooks.tx_ack)
+		pf->hooks.tx_ack(pf->hooks.arg, pf->msg.eui, pf->msg.token, pf->msg.tx_error);
+}
+
 static void on_malformed(lpw_pktfwd_t *pf, int rc, const char *why, const struct sockaddr_storage *src,
 			 socklen_t srclen)
 {
-	pf->c.malformed++;
+	/* -EBADMSG: the header was good, so the EUI is the forwarder's own word. */
+	uint64_t eui = rc == -EBADMSG && has_eui(pf->msg.kind) ? pf->msg.eui : 0;
+	bool unwanted = eui && pf->refuse_unlisted && !is_listed(pf, eui);
+	struct fwd *f = eui ? find_fwd(pf, eui) : NULL;
+	if (f)
+		f->info.malformed++;
 	/* The datagram did arrive: a PUSH_ACK measures the path, not the content (PROTOCOL.TXT §1). */
-	if (rc == -EBADMSG && pf->msg.kind == LPW_PKTFWD_PUSH_DATA)
+	if (rc == -EBADMSG && pf->msg.kind == LPW_PKTFWD_PUSH_DATA && !unwanted)
 		send_ack(pf, LPW_PKTFWD_PUSH_ACK, pf->msg.token, (const struct sockaddr *)src, srclen);
-	int64_t now = lpw_loop_now(pf->loop);
-	if (pf->c.malformed > 1 && now - pf->malformed_logged_at < MALFORMED_LOG_MS) {
-		pf->malformed_quiet++;
-		return;
-	}
-	char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
-	getnameinfo((const struct sockaddr *)src, srclen, host, sizeof(host), serv, sizeof(serv),
-		    NI_NUMERICHOST | NI_NUMERICSERV);
-	if (pf->malformed_quiet)
-		LPW_WARN(MOD, "datagram from %s:%s rejected: %s (and %" PRIu64 " more since the last warning)", host,
-			 serv, why, pf->malformed_quiet);
-	else
-		LPW_WARN(MOD, "datagram from %s:%s rejected: %s", host, serv, why);
-	pf->malformed_logged_at = now;
-	pf->malformed_quiet = 0;
+	refuse(pf, LPW_PKTFWD_REFUSED_MALFORMED, eui, why, src, srclen);
 }
 
 static void handle_datagram(lpw_pktfwd_t *pf, size_t n, const struct sockaddr_storage *src, socklen_t srclen)
@@ -387,27 +481,27 @@ static void handle_datagram(lpw_pktfwd_t *pf, size_t n, const struct sockaddr_st
 		on_malformed(pf, rc, why, src, srclen);
 		return;
 	}
-	switch (pf->msg.kind) {
-	case LPW_PKTFWD_PUSH_DATA:
+	lpw_pktfwd_kind_t kind = pf->msg.kind;
+	if (!has_eui(kind)) {
+		refuse(pf, LPW_PKTFWD_REFUSED_UNEXPECTED, 0, kind_names[kind], src, srclen);
+		return;
+	}
+	if (pf->refuse_unlisted && !is_listed(pf, pf->msg.eui)) {
+		refuse(pf, LPW_PKTFWD_REFUSED_NOT_LISTED, pf->msg.eui, "not on the allow-list", src, srclen);
+		return;
+	}
+	struct fwd *f = find_fwd(pf, pf->msg.eui);
+	if (f)
+		f->info.last_heard_ms = lpw_loop_now(pf->loop);
+	if (kind == LPW_PKTFWD_PUSH_DATA) {
 		pf->c.push_data++;
-		on_push_data(pf, src, srclen);
-		break;
-	case LPW_PKTFWD_PULL_DATA:
+		on_push_data(pf, f, src, srclen);
+	} else if (kind == LPW_PKTFWD_PULL_DATA) {
 		pf->c.pull_data++;
-		on_pull_data(pf, src, srclen);
-		break;
-	case LPW_PKTFWD_TX_ACK:
+		on_pull_data(pf, f, src, srclen);
+	} else {
 		pf->c.tx_acks++;
-		if (pf->msg.tx_error != LPW_TXACK_NONE)
-			LPW_WARN(MOD, "forwarder %016" PRIx64 " refused downlink token %u: %s", pf->msg.eui,
-				 pf->msg.token, lpw_txack_error_name(pf->msg.tx_error));
-		if (pf->hooks.tx_ack)
-			pf->hooks.tx_ack(pf->hooks.arg, pf->msg.eui, pf->msg.token, pf->msg.tx_error);
-		break;
-	default:
-		pf->c.unexpected++;
-		LPW_DEBUG(MOD, "ignoring %s: a server never receives it", kind_names[pf->msg.kind]);
-		break;
+		on_tx_ack(pf, f);
 	}
 }
 
@@ -468,9 +562,17 @@ lpw_pktfwd_t *lpw_pktfwd_new(lpw_loop_t *loop, const lpw_pktfwd_config_t *cfg, c
 	pf->hooks = hooks ? *hooks : (lpw_pktfwd_hooks_t){0};
 	pf->timeout_ms = 1000 * (int64_t)(cfg->keepalive_timeout_s ? cfg->keepalive_timeout_s : DEFAULT_KEEPALIVE_S);
 	pf->nfwd = cfg->max_forwarders ? cfg->max_forwarders : DEFAULT_MAX_FORWARDERS;
+	if (pf->nfwd < cfg->nlisted) /* so that every listed forwarder can hold a slot at once */
+		pf->nfwd = cfg->nlisted;
 	pf->fwd = calloc(pf->nfwd, sizeof(*pf->fwd));
-	if (!pf->fwd)
+	pf->listed = calloc(cfg->nlisted + 1, sizeof(*pf->listed));
+	if (!pf->fwd || !pf->listed)
 		goto fail;
+	if (cfg->nlisted)
+		memcpy(pf->listed, cfg->listed, cfg->nlisted * sizeof(*pf->listed));
+	pf->nlisted = cfg->nlisted;
+	qsort(pf->listed, pf->nlisted, sizeof(*pf->listed), cmp_eui);
+	pf->refuse_unlisted = cfg->refuse_unlisted && cfg->nlisted;
 	for (size_t i = 0; i < pf->nfwd; i++) {
 		lpw_timer_init(&pf->fwd[i].keepalive, on_keepalive);
 		pf->fwd[i].pf = pf;
@@ -485,7 +587,8 @@ lpw_pktfwd_t *lpw_pktfwd_new(lpw_loop_t *loop, const lpw_pktfwd_config_t *cfg, c
 		LPW_ERR(MOD, "cannot watch the UDP socket");
 		goto fail;
 	}
-	LPW_INFO(MOD, "listening on UDP port %u", (unsigned)pf->port);
+	LPW_INFO(MOD, "listening on UDP port %u: %zu forwarder slots, %zu listed forwarders%s", (unsigned)pf->port,
+		 pf->nfwd, pf->nlisted, pf->refuse_unlisted ? ", no others" : "");
 	return pf;
 fail:
 	lpw_pktfwd_free(pf);
@@ -504,6 +607,7 @@ void lpw_pktfwd_free(lpw_pktfwd_t *pf)
 		close(pf->fd);
 	}
 	free(pf->fwd);
+	free(pf->listed);
 	free(pf);
 }
 
@@ -515,13 +619,13 @@ uint16_t lpw_pktfwd_port(const lpw_pktfwd_t *pf)
 bool lpw_pktfwd_forwarder_up(const lpw_pktfwd_t *pf, uint64_t eui)
 {
 	const struct fwd *f = find_fwd(pf, eui);
-	return f && f->up;
+	return f && f->info.up;
 }
 
 int lpw_pktfwd_send(lpw_pktfwd_t *pf, uint64_t eui, const lpw_txpk_t *tx, uint16_t *out_token)
 {
 	struct fwd *f = find_fwd(pf, eui);
-	if (!f || !f->up)
+	if (!f || !f->info.up)
 		return -EHOSTUNREACH;
 	uint8_t d[1024]; /* a txpk with 255 bytes of payload dumps to well under 600 */
 	uint16_t token = pf->next_token++;
@@ -543,4 +647,51 @@ int lpw_pktfwd_send(lpw_pktfwd_t *pf, uint64_t eui, const lpw_txpk_t *tx, uint16
 void lpw_pktfwd_get_counters(const lpw_pktfwd_t *pf, lpw_pktfwd_counters_t *out)
 {
 	*out = pf->c;
+}
+
+size_t lpw_pktfwd_get_forwarders(const lpw_pktfwd_t *pf, lpw_pktfwd_forwarder_t *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < pf->nfwd; i++) {
+		if (!pf->fwd[i].used)
+			continue;
+		if (n < cap)
+			out[n] = pf->fwd[i].info;
+		n++;
+	}
+	return n;
+}
+
+static json_t *forwarder_json(const lpw_pktfwd_forwarder_t *f, int64_t now_ms)
+{
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "up", f->up, "listed", f->listed, "heard_s_ago",
+			 (json_int_t)((now_ms - f->last_heard_ms) / 1000), "push_data", (json_int_t)f->push_data,
+			 "pull_data", (json_int_t)f->pull_data, "tx_acks", (json_int_t)f->tx_acks, "rxpk",
+			 (json_int_t)f->rxpk, "malformed", (json_int_t)f->malformed);
+}
+
+json_t *lpw_pktfwd_report(const lpw_pktfwd_t *pf)
+{
+	const lpw_pktfwd_counters_t *c = &pf->c;
+	json_t *by_eui = json_object();
+	for (size_t i = 0; by_eui && i < pf->nfwd; i++) {
+		char eui[17];
+		if (!pf->fwd[i].used)
+			continue;
+		snprintf(eui, sizeof(eui), "%016" PRIX64, pf->fwd[i].info.eui);
+		if (json_object_set_new(by_eui, eui, forwarder_json(&pf->fwd[i].info, lpw_loop_now(pf->loop))) < 0) {
+			json_decref(by_eui);
+			return NULL;
+		}
+	}
+	if (!by_eui)
+		return NULL;
+	/* "o" steals by_eui, also when the pack fails. */
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:o}", "datagrams",
+			 (json_int_t)c->datagrams_in, "push_data", (json_int_t)c->push_data, "pull_data",
+			 (json_int_t)c->pull_data, "tx_acks", (json_int_t)c->tx_acks, "rxpk", (json_int_t)c->rxpk,
+			 "pull_resp_sent", (json_int_t)c->pull_resp_sent, "send_errors", (json_int_t)c->send_errors,
+			 "evictions", (json_int_t)c->evictions, "refused", "malformed", (json_int_t)c->malformed,
+			 "unexpected", (json_int_t)c->unexpected, "not_listed", (json_int_t)c->not_listed, "table_full",
+			 (json_int_t)c->table_full, "by_eui", by_eui);
 }

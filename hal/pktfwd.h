@@ -70,8 +70,25 @@ typedef struct {
 	uint16_t port;                /* 0 = an ephemeral port (see lpw_pktfwd_port) */
 	unsigned keepalive_timeout_s; /* no PULL_DATA for this long: forwarder down. The forwarder's default
 				       * keepalive_interval is 10 s; 0 means 30 s. */
-	unsigned max_forwarders;      /* table size; 0 means 16 */
+	unsigned max_forwarders;      /* table size; 0 means 16; raised to nlisted if that is more */
+	/* The allow-list (read during lpw_pktfwd_new): a listed gateway EUI always gets a slot, evicting the least
+	 * recently heard unlisted forwarder when every slot is taken. Unlisted EUIs get what is free (or down). */
+	const uint64_t *listed;
+	size_t nlisted;
+	bool refuse_unlisted;         /* drop every datagram of an unlisted EUI, unacknowledged */
 } lpw_pktfwd_config_t;
+
+/* Why a datagram was refused (counted per reason, passed to the refused hook, logged rate-limited). */
+typedef enum {
+	LPW_PKTFWD_REFUSED_MALFORMED,  /* lpw_pktfwd_parse rejected it, or it is larger than a UDP payload can be */
+	LPW_PKTFWD_REFUSED_UNEXPECTED, /* well-formed but not for a server: PUSH_ACK, PULL_ACK, PULL_RESP */
+	LPW_PKTFWD_REFUSED_NOT_LISTED, /* from a gateway EUI not on the allow-list, with refuse_unlisted */
+	LPW_PKTFWD_REFUSED_TABLE_FULL, /* PULL_DATA from a new unlisted forwarder with every slot held by a live one */
+	LPW_PKTFWD_REFUSED_COUNT
+} lpw_pktfwd_refusal_t;
+
+/* "malformed", "unexpected", "not_listed", "table_full"; "?" otherwise. Static storage. */
+const char *lpw_pktfwd_refusal_name(lpw_pktfwd_refusal_t why);
 
 /* Called from the loop's I/O and timer dispatch. arg is hooks.arg. Every pointer argument is borrowed for
  * the call only. Any hook may be NULL. Hooks may call lpw_pktfwd_send, but must not free the link. */
@@ -83,6 +100,8 @@ typedef struct {
 	void (*stat)(void *arg, uint64_t eui, const lpw_pktfwd_stat_t *st);
 	/* up: first PULL_DATA, or the first after having been down; down: keepalive_timeout_s of silence. */
 	void (*forwarder_state)(void *arg, uint64_t eui, bool up);
+	/* A datagram was refused; eui is 0 when its header carried none (or was unusable). */
+	void (*refused)(void *arg, uint64_t eui, lpw_pktfwd_refusal_t why);
 	void *arg;
 } lpw_pktfwd_hooks_t;
 
@@ -96,7 +115,19 @@ typedef struct {
 	uint64_t pull_resp_sent;
 	uint64_t send_errors;       /* sendto failures (acks and downlinks) */
 	uint64_t table_full;        /* PULL_DATA from a new forwarder with every slot taken */
+	uint64_t not_listed;        /* datagrams of unlisted EUIs refused (refuse_unlisted) */
+	uint64_t refused;           /* every refused datagram: malformed + unexpected + not_listed + table_full */
+	uint64_t evictions;         /* live unlisted forwarders that gave their slot to a listed one */
 } lpw_pktfwd_counters_t;
+
+/* One forwarder holding a slot. Its counters start when it gets the slot. */
+typedef struct {
+	uint64_t eui;
+	bool up;            /* has sent PULL_DATA within keepalive_timeout_s */
+	bool listed;        /* on the allow-list */
+	int64_t last_heard_ms; /* loop clock: its latest datagram of any kind */
+	uint64_t push_data, pull_data, tx_acks, rxpk, malformed;
+} lpw_pktfwd_forwarder_t;
 
 /* Binds the UDP socket and joins loop (borrowed, must outlive the link). cfg is read during the call;
  * hooks is copied. NULL on failure (logged: bad address, bind error, allocation). */
@@ -117,5 +148,14 @@ int lpw_pktfwd_send(lpw_pktfwd_t *pf, uint64_t eui, const lpw_txpk_t *tx, uint16
 bool lpw_pktfwd_forwarder_up(const lpw_pktfwd_t *pf, uint64_t eui);
 
 void lpw_pktfwd_get_counters(const lpw_pktfwd_t *pf, lpw_pktfwd_counters_t *out);
+
+/* Copies up to cap of the forwarders holding a slot into out (may be NULL with cap 0); returns how many hold one. */
+size_t lpw_pktfwd_get_forwarders(const lpw_pktfwd_t *pf, lpw_pktfwd_forwarder_t *out, size_t cap);
+
+/* The counters and the forwarders as one JSON object for telemetry (a new reference, NULL on allocation failure):
+ * {"datagrams","push_data","pull_data","tx_acks","rxpk","pull_resp_sent","send_errors","evictions",
+ *  "refused":{"malformed","unexpected","not_listed","table_full"},
+ *  "by_eui":{"<EUI hex>":{"up","listed","heard_s_ago","push_data","pull_data","tx_acks","rxpk","malformed"}}} */
+json_t *lpw_pktfwd_report(const lpw_pktfwd_t *pf);
 
 #endif

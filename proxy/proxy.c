@@ -621,7 +621,8 @@ static void on_link_response(void *owner, lpw_uplink_t *link, const coap_pdu_t *
 static void reject_malformed(struct pdev *d, const uint8_t *data, size_t len, const char *reason)
 {
 	d->px->stats->dropped_malformed++;
-	LPW_WARN("proxy", "%s: malformed CoAP message (%s), %zu bytes", d->cfg->id, reason, len);
+	LPW_WARN_LIMITED("proxy", "malformed", d->cfg->id, lpw_loop_now(d->px->loop),
+			 "%s: malformed CoAP message (%s), %zu bytes", d->cfg->id, reason, len);
 	lpw_coap_header_t h;
 	if (lpw_coap_peek(data, len, &h) != -EBADMSG && h.type == COAP_MESSAGE_CON) {
 		coap_pdu_t *rst = coap_pdu_init(COAP_MESSAGE_RST, COAP_EMPTY_CODE, h.mid, 8);

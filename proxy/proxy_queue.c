@@ -144,7 +144,8 @@ void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *r
 		return;
 	}
 	if (d->qlen >= queue_bound(d)) {
-		LPW_WARN("queue", "%s: queue full (%zu requests); 5.03 to the server", d->cfg->id, d->qlen);
+		LPW_WARN_LIMITED("queue", "queue-full", d->cfg->id, lpw_loop_now(d->px->loop),
+				 "%s: queue full (%zu requests); 5.03 to the server", d->cfg->id, d->qlen);
 		px_event(d, "queue-full", "%zu requests already wait for the device", d->qlen);
 		px_answer_server(srv, tok.s, tok.length, COAP_RESPONSE_CODE_SERVICE_UNAVAILABLE, QUEUE_FULL_MAX_AGE_S);
 		return;

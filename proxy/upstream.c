@@ -158,7 +158,9 @@ static void coap_log_to_ours(coap_log_t level, const char *message)
 	}
 	note_libcoap_close(line);
 	int ours = level <= LOG_ERR ? LOG_ERR : level == LOG_WARNING ? LOG_WARNING : LOG_DEBUG;
-	LPW_LOG(ours, "libcoap", "%s", line);
+	char shape[LPW_RATELIMIT_KEY_MAX + 1]; /* one datagram can make libcoap warn ~100 times: limit by line shape */
+	lpw_ratelimit_shape(line, shape, sizeof(shape));
+	LPW_LOG_LIMITED(ours, "libcoap", "libcoap", shape, log_owner ? lpw_loop_now(log_owner->loop) : 0, "%s", line);
 }
 
 /* A handshake our side aborted because of the server's alert leaves no log line in libcoap 4.3.1 (only the

@@ -729,6 +729,25 @@ static void on_forwarder_state(void *arg, uint64_t eui, bool up)
 	LPW_NOTICE(MOD, "forwarder %016llx is %s", (unsigned long long)eui, up ? "up" : "down");
 }
 
+/* A datagram the link refused: a malformed one is malformed input for the gateway too (issue 16.5). The link
+ * keeps every reason's count; report() publishes them. */
+static void on_refused(void *arg, uint64_t eui, lpw_pktfwd_refusal_t why)
+{
+	lw_ns_udp_t *ns = arg;
+	if (why == LPW_PKTFWD_REFUSED_MALFORMED && ns->stats)
+		ns->stats->dropped_malformed++;
+}
+
+/* stats.forwarders in telemetry: the link's counters, per reason and per forwarder. */
+static void report_forwarders(void *arg, json_t *obj)
+{
+	lw_ns_udp_t *ns = arg;
+	json_t *r = lpw_pktfwd_report(ns->pf);
+	if (r)
+		json_object_update(obj, r);
+	json_decref(r);
+}
+
 /* --- the lw_ns_ops_t ---------------------------------------------------------------------------------------- */
 
 /* FRMPayload limit (N) at the RX1 DR of the last uplink; before any uplink, at the RX2 DR. */
@@ -805,6 +824,8 @@ static void op_free(void *self)
 	if (c->rx2_fallbacks)
 		LPW_NOTICE(MOD, "network server: %llu downlinks sent again for RX2 after TOO_LATE",
 			   (unsigned long long)c->rx2_fallbacks);
+	if (ns->stats)
+		lpw_stats_del_source(ns->stats, ns);
 	lpw_pktfwd_free(ns->pf);
 	while (ns->devs)
 		op_device_remove(ns, ns->devs->h);
@@ -961,11 +982,16 @@ int lw_ns_udp_new(const lpw_binding_env_t *env, const lw_as_hooks_t *hooks, lw_n
 			cfg->lorawan.gpio_chip, cfg->lorawan.gpio_line);
 	lpw_pktfwd_config_t pc = { .listen_addr = cfg->lorawan.listen ? cfg->lorawan.listen : "0.0.0.0",
 				   .port = cfg->lorawan.port,
-				   .keepalive_timeout_s = cfg->lorawan.forwarder_timeout_s };
+				   .keepalive_timeout_s = cfg->lorawan.forwarder_timeout_s,
+				   .listed = cfg->lorawan.forwarders, .nlisted = cfg->lorawan.nforwarders,
+				   .refuse_unlisted = cfg->lorawan.only_listed_forwarders };
 	lpw_pktfwd_hooks_t ph = { .uplink = on_uplink, .tx_ack = on_tx_ack, .forwarder_state = on_forwarder_state,
-				  .arg = ns };
+				  .refused = on_refused, .arg = ns };
 	if (rc == 0 && !(ns->pf = lpw_pktfwd_new(loop, &pc, &ph)))
 		rc = -EADDRINUSE;
+	lpw_stats_source_t src = { .name = "forwarders", .report = report_forwarders, .arg = ns };
+	if (rc == 0 && ns->stats && lpw_stats_add_source(ns->stats, &src) < 0)
+		LPW_WARN(MOD, "no room for the forwarder counters in telemetry");
 	if (rc) {
 		op_free(ns);
 		return rc;

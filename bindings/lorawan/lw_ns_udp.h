@@ -21,8 +21,11 @@
  *    that is down: FAILED. Older forwarders send no TX_ACK: after LW_NS_TXACK_WAIT_MS without one the downlink
  *    counts as handed over (SENT, or waiting for the ACK bit when confirmed).
  *  - A payload that does not fit the RX2 data rate when only RX2 is left waits for the next uplink's RX1.
- *  - Counters of the gateway's lpw_stats_t: dropped_malformed (unparsable frames); unknown DevAddr or DevEUI go
- *    to the host's dropped(). Everything else is in lw_ns_udp_counters_t. */
+ *  - Counters of the gateway's lpw_stats_t: dropped_malformed (unparsable frames, and forwarder datagrams the
+ *    link refused as malformed); unknown DevAddr or DevEUI go to the host's dropped(). The link's own counters
+ *    (per refusal reason and per forwarder EUI) are the stats source "forwarders". Everything else is in
+ *    lw_ns_udp_counters_t.
+ *  - bindings.lorawan.forwarders is the link's allow-list (see hal/pktfwd.h). */
 #ifndef LPW_LW_NS_UDP_H
 #define LPW_LW_NS_UDP_H
 

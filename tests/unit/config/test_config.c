@@ -180,6 +180,11 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->lorawan.max_retransmit, 4);
 	assert_int_equal(cfg->lorawan.forwarder_timeout_s, 30);
 	assert_int_equal(cfg->lorawan.dedup_ms, 200);
+	assert_int_equal(cfg->lorawan.nforwarders, 0);
+	assert_false(cfg->lorawan.only_listed_forwarders);
+	assert_int_equal(cfg->log_limit_burst, 10);
+	assert_int_equal(cfg->log_limit_lines, 1);
+	assert_int_equal(cfg->log_limit_period_s, 10);
 	assert_int_equal(cfg->nservers, 0);
 	assert_null(cfg->servers);
 	assert_int_equal(cfg->ndevices, 0);
@@ -448,7 +453,10 @@ static void test_lorawan(void **state)
 		   "              app_s_key = \"f0e0d0c0b0a090807060504030201000\"; } );\n"
 		   "bindings: { lorawan: { enabled = true; listen = \"127.0.0.1\"; port = 1701; region = \"US915\";\n"
 		   "            net_id = 0x13; rx1_dr_offset = 3; rx2_dr = 10; rx2_freq = 923300000; ack_timeout = 60;\n"
-		   "            max_retransmit = 2; forwarder_timeout = 12; dedup_ms = 0; gpio: { line = 22; }; }; };\n");
+		   "            max_retransmit = 2; forwarder_timeout = 12; dedup_ms = 0; gpio: { line = 22; };\n"
+		   "            forwarders = [ \"aa555a0000000001\", \"FFFFFFFFFFFFFFFE\" ];\n"
+		   "            only_listed_forwarders = true; }; };\n"
+		   "log: { rate_limit: { burst = 0; lines = 7; period = 600; }; };\n");
 	lpw_config_t *cfg = load_ok(tmp_path("lw.conf"));
 	const lpw_config_lorawan_t *lw = &cfg->lorawan;
 	assert_true(lw->enabled);
@@ -467,6 +475,13 @@ static void test_lorawan(void **state)
 	assert_int_equal(lw->gpio_line, 22);
 	assert_false(lw->gpio_active_low);
 	assert_int_equal(lw->gpio_pulse_ms, 100);
+	assert_int_equal(lw->nforwarders, 2);
+	assert_true(lw->forwarders[0] == 0xAA555A0000000001ULL);
+	assert_true(lw->forwarders[1] == 0xFFFFFFFFFFFFFFFEULL);
+	assert_true(lw->only_listed_forwarders);
+	assert_int_equal(cfg->log_limit_burst, 0);
+	assert_int_equal(cfg->log_limit_lines, 7);
+	assert_int_equal(cfg->log_limit_period_s, 600);
 
 	const lpw_config_device_t *d = lpw_config_find_device(cfg, "otaa");
 	assert_true(d->lorawan.otaa);

@@ -706,6 +706,39 @@ static void test_restart(void **state)
 	assert_string_equal(text, "two");
 }
 
+/* Issue 16.5: garbage PUSH_DATA the link refuses counts as malformed input of the gateway, and the link's counters
+ * (per reason, per forwarder) reach telemetry as the stats source "forwarders". */
+static void test_refused_datagrams_counted(void **state)
+{
+	struct env *e = *state;
+	static const uint8_t garbage[] = "\x02\x01\x02\x00\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa{\"rxpk\":[{\"tmst\":\"x\"}]}";
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(send(e->a, garbage, sizeof(garbage) - 1, 0), (ssize_t)sizeof(garbage) - 1);
+		if (i % 10 == 9)
+			pump(e);
+	}
+	assert_int_equal(send(e->b, "\x02\x00", 2, 0), 2);
+	pump(e);
+	assert_int_equal(e->stats.dropped_malformed, 51);
+	assert_int_equal(e->rec.uplinks, 0);
+
+	const lpw_stats_source_t *src = NULL;
+	for (int i = 0; i < LPW_STATS_MAX_SOURCES; i++)
+		if (e->stats.sources[i].name && strcmp(e->stats.sources[i].name, "forwarders") == 0)
+			src = &e->stats.sources[i];
+	assert_non_null(src);
+	json_t *obj = json_object();
+	src->report(src->arg, obj);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(obj, "refused"), "malformed")), 51);
+	json_decref(obj);
+	stop_ns(e);
+	start_ns(e); /* the old instance left no source behind: one "forwarders" again, not two */
+	int n = 0;
+	for (int i = 0; i < LPW_STATS_MAX_SOURCES; i++)
+		n += e->stats.sources[i].name && strcmp(e->stats.sources[i].name, "forwarders") == 0;
+	assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +754,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mac_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_otaa_join, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_datagrams_counted, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

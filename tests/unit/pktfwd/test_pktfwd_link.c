@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core/log.h"
 #include "hal/pktfwd.h"
 
 #define EUI_A 0x00000000000000aaULL
@@ -31,6 +32,8 @@ struct rec {
 	uint16_t tx_ack_token;
 	lpw_txack_error_t tx_ack_err;
 	int stats;
+	int refused[LPW_PKTFWD_REFUSED_COUNT];
+	uint64_t refused_eui;
 };
 
 static void on_state(void *arg, uint64_t eui, bool up)
@@ -63,6 +66,13 @@ static void on_stat(void *arg, uint64_t eui, const lpw_pktfwd_stat_t *st)
 	((struct rec *)arg)->stats++;
 }
 
+static void on_refused(void *arg, uint64_t eui, lpw_pktfwd_refusal_t why)
+{
+	struct rec *r = arg;
+	r->refused[why]++;
+	r->refused_eui = eui;
+}
+
 struct env {
 	lpw_clock_t *clk;
 	lpw_loop_t *loop;
@@ -81,22 +91,29 @@ static int forwarder_socket(uint16_t server_port)
 	return fd;
 }
 
-static struct env *env_new(unsigned max_forwarders)
+/* A link with an allow-list of n EUIs (listed may be NULL) and refuse_unlisted as given. */
+static struct env *env_new_listed(unsigned max_forwarders, const uint64_t *listed, size_t n, bool refuse_unlisted)
 {
 	static struct env e;
 	memset(&e, 0, sizeof(e));
 	e.clk = lpw_clock_new_fake(1000000);
 	e.loop = lpw_loop_new(e.clk);
 	lpw_pktfwd_config_t cfg = {.listen_addr = "127.0.0.1", .port = 0, .keepalive_timeout_s = 30,
-				   .max_forwarders = max_forwarders};
+				   .max_forwarders = max_forwarders, .listed = listed, .nlisted = n,
+				   .refuse_unlisted = refuse_unlisted};
 	lpw_pktfwd_hooks_t hooks = {.uplink = on_uplink, .tx_ack = on_tx_ack, .stat = on_stat,
-				    .forwarder_state = on_state, .arg = &e.rec};
+				    .forwarder_state = on_state, .refused = on_refused, .arg = &e.rec};
 	e.pf = lpw_pktfwd_new(e.loop, &cfg, &hooks);
 	assert_non_null(e.pf);
 	assert_true(lpw_pktfwd_port(e.pf) != 0);
 	e.a = forwarder_socket(lpw_pktfwd_port(e.pf));
 	e.b = forwarder_socket(lpw_pktfwd_port(e.pf));
 	return &e;
+}
+
+static struct env *env_new(unsigned max_forwarders)
+{
+	return env_new_listed(max_forwarders, NULL, 0, false);
 }
 
 static int env_teardown(void **state)
@@ -303,6 +320,180 @@ static void test_bad_listen_address(void **state)
 	lpw_clock_free(clk);
 }
 
+#define EUI_REAL 0xaa555a0000000001ULL
+#define EUI_BOGUS(i) (0xb0b0000000000000ULL + (uint64_t)(i))
+
+static bool nothing_within(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return poll(&p, 1, ms) == 0;
+}
+
+/* PULL_DATA from fd for eui; the PULL_ACK (if any) is read and returned as true. */
+static bool pull_quiet(struct env *e, int fd, uint64_t eui)
+{
+	uint8_t d[64];
+	send_and_pump(e, fd, d, lpw_pktfwd_build_pull_data(0x0707, eui, d, sizeof(d)));
+	if (nothing_within(fd, 20))
+		return false;
+	return receive(fd, d, sizeof(d)) == 4;
+}
+
+static void advance(struct env *e, int64_t ms)
+{
+	assert_int_equal(lpw_clock_advance(e->clk, ms), 0);
+	assert_true(lpw_loop_run_once(e->loop, 0) >= 0);
+}
+
+/* Issue 16.3: 16 bogus forwarders polling every 5 s from one host hold every slot; a listed forwarder still gets
+ * one at its first PULL_DATA (the least recently heard bogus one gives way) and keeps it for the whole attack. */
+static void test_listed_forwarder_not_locked_out(void **state)
+{
+	static const uint64_t listed[] = {EUI_REAL};
+	struct env *e = *state = env_new_listed(0, listed, 1, false);
+	lpw_txpk_t tx = sample_txpk();
+	uint8_t d[1024];
+	for (int i = 1; i <= 16; i++)
+		assert_true(pull_quiet(e, e->a, EUI_BOGUS(i)));
+	assert_int_equal(e->rec.ups, 16);
+	advance(e, 5000);
+	for (int i = 1; i <= 16; i++) /* all live: none of them would give way to another unlisted one */
+		assert_true(pull_quiet(e, e->a, EUI_BOGUS(i)));
+	assert_true(pull_quiet(e, e->b, EUI_BOGUS(17)));
+	assert_int_equal(e->rec.refused[LPW_PKTFWD_REFUSED_TABLE_FULL], 1);
+
+	assert_true(pull_quiet(e, e->b, EUI_REAL));
+	assert_true(lpw_pktfwd_forwarder_up(e->pf, EUI_REAL));
+	assert_int_equal(e->rec.downs, 1); /* the evicted one is down for the network server */
+	assert_true(e->rec.last_state_eui == EUI_REAL && e->rec.last_up);
+	for (int round = 0; round < 12; round++) { /* a minute of attack */
+		advance(e, 5000);
+		for (int i = 1; i <= 16; i++)
+			(void)pull_quiet(e, e->a, EUI_BOGUS(i));
+		if (round % 2) /* the real one polls every 10 s, the forwarder's default keepalive_interval */
+			assert_true(pull_quiet(e, e->b, EUI_REAL));
+		assert_true(lpw_pktfwd_forwarder_up(e->pf, EUI_REAL));
+		assert_int_equal(lpw_pktfwd_send(e->pf, EUI_REAL, &tx, NULL), 0);
+		int n = receive(e->b, d, sizeof(d));
+		assert_true(n > 4 && d[3] == LPW_PKTFWD_PULL_RESP);
+	}
+	lpw_pktfwd_counters_t c;
+	lpw_pktfwd_get_counters(e->pf, &c);
+	assert_int_equal(c.evictions, 1);
+	assert_int_equal(c.table_full, 13); /* bogus #17 once, then the evicted one every round */
+	assert_int_equal(e->rec.refused[LPW_PKTFWD_REFUSED_TABLE_FULL], 13);
+	assert_int_equal(c.refused, 13);
+	lpw_pktfwd_forwarder_t fw[32];
+	assert_int_equal(lpw_pktfwd_get_forwarders(e->pf, fw, 32), 16);
+	bool seen = false;
+	for (int i = 0; i < 16; i++)
+		if (fw[i].eui == EUI_REAL) {
+			seen = true;
+			assert_true(fw[i].listed && fw[i].up);
+			assert_int_equal(fw[i].pull_data, 7);
+		}
+	assert_true(seen);
+}
+
+/* Only listed forwarders: anything else is refused unacknowledged and delivers nothing. */
+static void test_only_listed(void **state)
+{
+	static const uint64_t listed[] = {EUI_A};
+	struct env *e = *state = env_new_listed(0, listed, 1, true);
+	uint8_t d[512];
+	assert_false(pull_quiet(e, e->b, EUI_B));
+	assert_false(lpw_pktfwd_forwarder_up(e->pf, EUI_B));
+	lpw_rxpk_t rx = {.tmst = 1, .freq = 868.1, .stat = 1, .modu = LPW_MODU_LORA, .sf = 7, .bw_khz = 125,
+			 .codr = 5, .size = 1, .data = {0x40}};
+	send_and_pump(e, e->b, d, lpw_pktfwd_build_push_data(1, EUI_B, &rx, 1, NULL, d, sizeof(d)));
+	assert_true(nothing_within(e->b, 50));
+	assert_int_equal(e->rec.uplinks, 0);
+	assert_int_equal(e->rec.refused[LPW_PKTFWD_REFUSED_NOT_LISTED], 2);
+	assert_true(e->rec.refused_eui == EUI_B);
+	pull(e, e->a, EUI_A, 9);
+	assert_true(lpw_pktfwd_forwarder_up(e->pf, EUI_A));
+	send_and_pump(e, e->a, d, lpw_pktfwd_build_push_data(2, EUI_A, &rx, 1, NULL, d, sizeof(d)));
+	assert_int_equal(receive(e->a, d, sizeof(d)), 4);
+	assert_int_equal(e->rec.uplinks, 1);
+	lpw_pktfwd_counters_t c;
+	lpw_pktfwd_get_counters(e->pf, &c);
+	assert_int_equal(c.not_listed, 2);
+	assert_int_equal(c.refused, 2);
+}
+
+static int count_in(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Issue 16.5: every refused datagram is counted by reason (and per forwarder where its EUI is known), reported
+ * for telemetry, passed to the hook; the warnings about them go through the core rate limiter. */
+static void test_refusals_counted_and_reported(void **state)
+{
+	struct env *e = *state = env_new(0);
+	lpw_ratelimit_config_t lim = {.burst = 3, .per_period = 1, .period_ms = 10000};
+	assert_int_equal(lpw_log_set_limits(&lim), 0);
+	lpw_log_setup(LOG_INFO, LPW_LOG_TO_STDERR, "test");
+	FILE *log = tmpfile();
+	assert_non_null(log);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fileno(log), 2);
+
+	pull(e, e->a, EUI_A, 1);
+	static const uint8_t garbage_push[] = "\x02\x77\x88\x00\x00\x00\x00\x00\x00\x00\x00\xaa{\"rxpk\":\"junk\"}";
+	uint8_t d[64];
+	for (int i = 0; i < 100; i++) {
+		send_and_pump(e, e->a, garbage_push, (int)sizeof(garbage_push) - 1);
+		assert_int_equal(receive(e->a, d, sizeof(d)), 4); /* still acknowledged: the ack measures the path */
+	}
+	for (int i = 0; i < 50; i++)
+		send_and_pump(e, e->b, (const uint8_t *)"\x07\x00\x00\x00", 4); /* no usable header: no EUI */
+	send_and_pump(e, e->b, (const uint8_t *)"\x02\x00\x01\x01", 4); /* a PUSH_ACK: not for a server */
+	advance(e, 10000);
+	send_and_pump(e, e->b, (const uint8_t *)"\x02", 1);
+
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	char text[8192] = "";
+	rewind(log);
+	text[fread(text, 1, sizeof(text) - 1, log)] = '\0';
+	fclose(log);
+	assert_int_equal(count_in(text, "rejected:"), 4); /* one key (the host): the burst, then one 10 s later */
+	assert_int_equal(count_in(text, "(147 similar suppressed)"), 1);
+
+	lpw_pktfwd_counters_t c;
+	lpw_pktfwd_get_counters(e->pf, &c);
+	assert_int_equal(c.malformed, 151);
+	assert_int_equal(c.unexpected, 1);
+	assert_int_equal(c.refused, 152);
+	assert_int_equal(e->rec.refused[LPW_PKTFWD_REFUSED_MALFORMED], 151);
+	assert_int_equal(e->rec.refused[LPW_PKTFWD_REFUSED_UNEXPECTED], 1);
+	assert_true(e->rec.refused_eui == 0);
+	assert_int_equal(e->rec.uplinks, 0);
+
+	json_t *r = lpw_pktfwd_report(e->pf);
+	assert_non_null(r);
+	json_t *refused = json_object_get(r, "refused");
+	assert_int_equal(json_integer_value(json_object_get(refused, "malformed")), 151);
+	assert_int_equal(json_integer_value(json_object_get(refused, "unexpected")), 1);
+	assert_int_equal(json_integer_value(json_object_get(refused, "not_listed")), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "datagrams")), 153);
+	json_t *a = json_object_get(json_object_get(r, "by_eui"), "00000000000000AA");
+	assert_non_null(a);
+	assert_int_equal(json_integer_value(json_object_get(a, "malformed")), 100);
+	assert_int_equal(json_integer_value(json_object_get(a, "pull_data")), 1);
+	assert_true(json_is_true(json_object_get(a, "up")));
+	assert_int_equal(json_integer_value(json_object_get(a, "heard_s_ago")), 10);
+	json_decref(r);
+	assert_string_equal(lpw_pktfwd_refusal_name(LPW_PKTFWD_REFUSED_TABLE_FULL), "table_full");
+	assert_string_equal(lpw_pktfwd_refusal_name(LPW_PKTFWD_REFUSED_COUNT), "?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +501,9 @@ int main(void)
 		cmocka_unit_test_teardown(test_malformed_counted_and_bad_push_still_acked, env_teardown),
 		cmocka_unit_test_teardown(test_table_full, env_teardown),
 		cmocka_unit_test(test_bad_listen_address),
+		cmocka_unit_test_teardown(test_listed_forwarder_not_locked_out, env_teardown),
+		cmocka_unit_test_teardown(test_only_listed, env_teardown),
+		cmocka_unit_test_teardown(test_refusals_counted_and_reported, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

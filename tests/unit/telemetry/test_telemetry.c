@@ -1,4 +1,5 @@
 /* Unit tests for the telemetry payload and topic builders: exact JSON, topic rules, no secrets. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "core/log.h"
 #include "gateway/telemetry.h"
 
 static json_t *parse(char *text)
@@ -91,8 +93,9 @@ static void test_stats(void **state)
 	st.queue_depth = 12;
 	st.msgs_up[0] = 5000000000ULL; /* beyond 32 bits */
 
+	st.events_suppressed = 14;
 	json_t *v = parse(lpw_telemetry_build_stats(&st, 3600, 13));
-	assert_int_equal(json_object_size(v), 9);
+	assert_int_equal(json_object_size(v), 10);
 	assert_int_equal(int_at(v, "uptime", NULL), 3600);
 	assert_int_equal(int_at(v, "devices", "known"), 8);
 	assert_int_equal(int_at(v, "devices", "reachable"), 9);
@@ -105,6 +108,8 @@ static void test_stats(void **state)
 	assert_int_equal(int_at(v, "duplicates", NULL), 5);
 	assert_int_equal(int_at(v, "errors", NULL), 7);
 	assert_int_equal(int_at(v, "telemetry_dropped", NULL), 13);
+	assert_int_equal(int_at(v, "suppressed", "events"), 14);
+	assert_int_equal(int_at(v, "suppressed", "log"), (json_int_t)lpw_log_suppressed());
 
 	json_t *up = json_object_get(json_object_get(v, "messages"), "up");
 	json_t *down = json_object_get(json_object_get(v, "messages"), "down");
@@ -120,7 +125,7 @@ static void test_stats(void **state)
 
 	/* NULL stats report zeros, same shape. */
 	v = parse(lpw_telemetry_build_stats(NULL, 1, 0));
-	assert_int_equal(json_object_size(v), 9);
+	assert_int_equal(json_object_size(v), 10);
 	assert_int_equal(int_at(v, "errors", NULL), 0);
 	assert_int_equal(json_object_size(json_object_get(json_object_get(v, "messages"), "up")), LPW_BINDING_COUNT);
 	json_decref(v);
@@ -180,6 +185,33 @@ static void test_device_state_strips_secrets(void **state)
 	json_decref(arr);
 }
 
+static void report_sample(void *arg, json_t *obj)
+{
+	json_object_set_new(obj, "datagrams", json_integer(*(int *)arg));
+}
+
+/* A module's counters appear under the name it registered, and go when it leaves. */
+static void test_stats_sources(void **state)
+{
+	lpw_stats_t st = {0};
+	int n = 850000;
+	lpw_stats_source_t src = {.name = "forwarders", .report = report_sample, .arg = &n};
+	for (int i = 0; i < LPW_STATS_MAX_SOURCES; i++)
+		assert_int_equal(lpw_stats_add_source(&st, &src), 0);
+	assert_int_equal(lpw_stats_add_source(&st, &src), -ENOSPC);
+	for (int i = 0; i < LPW_STATS_MAX_SOURCES; i++)
+		lpw_stats_del_source(&st, &n);
+	assert_int_equal(lpw_stats_add_source(&st, &src), 0);
+	json_t *v = parse(lpw_telemetry_build_stats(&st, 1, 0));
+	assert_int_equal(json_object_size(v), 11);
+	assert_int_equal(int_at(v, "forwarders", "datagrams"), 850000);
+	json_decref(v);
+	lpw_stats_del_source(&st, &n);
+	v = parse(lpw_telemetry_build_stats(&st, 1, 0));
+	assert_null(json_object_get(v, "forwarders"));
+	json_decref(v);
+}
+
 /* No builder is given the password; this also checks that none embeds what the config holds
  * through some other path (the client id, gateway id and version are the only strings used). */
 static void test_no_secret_in_payloads(void **state)
@@ -224,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_topics),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_stats_sources),
 		cmocka_unit_test(test_event),
 		cmocka_unit_test(test_device_state_strips_secrets),
 		cmocka_unit_test(test_no_secret_in_payloads),
