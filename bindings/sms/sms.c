@@ -199,6 +199,47 @@ static void on_sent(void *arg, uint32_t id, int result, int mr, int err)
 	b->host->outcome(b->host->ctx, dev, LPW_DELIVERY_FAILED);
 }
 
+/* LwM2M 1.1.1 §6.6 and §5.4 (Registration Update Trigger): a NON POST to /1/<instance>/8 (RFC 7252 §3 framing,
+ * no token), by SMS to the `sms` number of a device of another binding. It costs an SMS: the total rate applies. */
+static int sms_wake(void *self, lpw_device_t *dev)
+{
+	struct sms *b = self;
+	const lpw_config_device_t *c = lpw_device_config(dev);
+	lpw_sms_at_status_t st;
+	if (!c->sms.number)
+		return -ENOENT;
+	lpw_sms_at_get_status(b->at, &st);
+	if (st.state != LPW_SMS_AT_READY || lpw_sms_rate_take(&b->rate_total, lpw_loop_now(b->loop), 1) < 0) {
+		b->wakeups_refused++;
+		return -EAGAIN;
+	}
+	uint8_t coap[16];
+	char inst[8];
+	int il = snprintf(inst, sizeof(inst), "%u", c->sms.wakeup_instance);
+	size_t n = 0;
+	uint16_t mid = ++b->wake_mid;
+	coap[n++] = 0x50; /* version 1, NON, no token */
+	coap[n++] = 0x02; /* POST */
+	coap[n++] = (uint8_t)(mid >> 8);
+	coap[n++] = (uint8_t)mid;
+	coap[n++] = 0xb1; /* Uri-Path (11), "1" */
+	coap[n++] = '1';
+	coap[n++] = (uint8_t)il; /* Uri-Path again: delta 0 */
+	memcpy(coap + n, inst, (size_t)il);
+	n += (size_t)il;
+	coap[n++] = 0x01;
+	coap[n++] = '8';
+	lpw_downlink_t dl = {.data = coap, .len = n, .server = LPW_SERVER_ANY};
+	int rc = submit_part(b, c->sms.number, &dl, 1, 1, 0);
+	if (rc < 0) {
+		b->wakeups_refused++;
+		return rc;
+	}
+	b->wakeups++;
+	b->host->event(b->host->ctx, dev, "sms-wakeup", "Registration Update Trigger sent");
+	return 0;
+}
+
 static void sms_traits(void *self, const lpw_device_t *dev, lpw_binding_traits_t *out)
 {
 	struct sms *b = self;
@@ -261,6 +302,7 @@ static const lpw_binding_ops_t sms_ops = {
 	.reconfigure = lpw_sms_reconfigure,
 	.report = lpw_sms_report,
 	.free = lpw_sms_free,
+	.wake = sms_wake,
 };
 
 bool lpw_sms_enabled(const lpw_config_t *cfg)

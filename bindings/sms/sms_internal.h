@@ -44,6 +44,8 @@ struct sms {
 	/* monotonic counters for telemetry */
 	uint64_t messages_in, messages_out, sms_out, send_failed, unknown, not_8bit, rate_limited;
 	uint64_t response_timeouts, status_reports;
+	uint64_t wakeups, wakeups_refused; /* Registration Update Triggers sent for devices of other bindings */
+	uint16_t wake_mid;
 };
 
 /* sms_modem.c */

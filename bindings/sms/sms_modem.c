@@ -129,6 +129,8 @@ void lpw_sms_report(void *self, json_t *obj)
 	put(s, "rate_limited", json_integer((json_int_t)b->rate_limited));
 	put(s, "response_timeouts", json_integer((json_int_t)b->response_timeouts));
 	put(s, "status_reports", json_integer((json_int_t)b->status_reports));
+	put(s, "wakeups", json_integer((json_int_t)b->wakeups));
+	put(s, "wakeups_refused", json_integer((json_int_t)b->wakeups_refused));
 	put(s, "reassembly_chains", json_integer((json_int_t)cs.chains));
 	put(s, "reassembly_timeouts", json_integer((json_int_t)cs.timeouts));
 	put(s, "duplicates", json_integer((json_int_t)cs.duplicates));

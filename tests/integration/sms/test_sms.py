@@ -1,12 +1,15 @@
 """SMS binding end to end on loopback: device-sim (an MSISDN on modem-sim's simulated SMS network) -> modem-sim
 (an AT modem on a pty) -> lpwagw (hal/serial, AT engine, PDU codec, concatenation) -> lwm2m-test-server over
 coap+tcp. Assertions are on what the server, the device and the modem printed, and on the gateway's log."""
+import hashlib
 import os
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from lpwtest import (Daemon, DeviceSim, LineProc, TestServer, Workdir, config_text, run_tests,  # noqa: E402
-                     wait_for)
+from lpwtest import (Daemon, DeviceSim, LineProc, TestServer, Workdir, config_text, free_port,  # noqa: E402
+                     run_tests, wait_for)
 
 LPWAGW, SERVER, DEVSIM, MODEMSIM = sys.argv[1:5]
 MSISDN = "+491701111111"
@@ -19,12 +22,16 @@ class ModemSim(LineProc):
         self.side_port = self.wait({"event": "ready"}, 10)["side_port"]
 
 
-def gateway(work, server_port, cnmi="store"):
+SMS_DEVICE = f'{{ id = "sms-1"; binding = "sms"; msisdn = "{MSISDN}"; server = "lwm2m"; }}'
+
+
+def gateway(work, server_port, cnmi="store", devices=SMS_DEVICE, bindings=""):
     tty = os.path.join(work.path, "modem")
     modem = ModemSim(tty)
     extra = f"""servers = ( {{ name = "lwm2m"; uri = "coap+tcp://127.0.0.1:{server_port}"; }} );
-devices = ( {{ id = "sms-1"; binding = "sms"; msisdn = "{MSISDN}"; server = "lwm2m"; }} );
-bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_parts = 4; response_timeout = 20; }}; }};
+devices = ( {devices} );
+bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_parts = 4; response_timeout = 5; }};
+  {bindings} }};
 """
     text = config_text(state_dir=os.path.join(work.path, "state"), extra=extra)
     text = text.replace("enabled = true; host", "enabled = false; host")  # no MQTT broker needed here
@@ -32,10 +39,6 @@ bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_part
     d.wait_log("started")
     d.wait_log("modem ready", 20)
     return d, modem
-
-
-def device(modem):
-    return DeviceSim(DEVSIM, 0, extra=["--lifetime", "300", "--no-retransmit", "--firmware", "--endpoint", EP])
 
 
 def sms_device(modem):
@@ -67,7 +70,6 @@ def session(cnmi):
     mark = modem.mark()
     r = server.request(f"write {EP} /5/0/0 bytes 300", timeout=30)
     assert r["code"] == "2.04", r
-    import hashlib
     w = dev.wait({"event": "write", "path": "/5/0/0"}, 5)
     assert w["size"] == 300 and w["sha256"] == hashlib.sha256(body).hexdigest(), w
     sent = [e for e in modem.events[mark:] if e.get("event") == "at" and e.get("cmd", "").startswith("AT+CMGS")]
@@ -88,6 +90,15 @@ def test_store_mode_session():
     assert r["code"] == "2.05", r
     obs = r["id"]
     server.wait(lambda e: e.get("event") == "notify" and e.get("id") == obs, 30, "a notification over SMS")
+
+    # §6.8.3: no CoAP retransmission over SMS; a CON the device leaves unanswered fails after response_timeout
+    dev.send("sleep")
+    mark = modem.mark()
+    r = server.request(f"read {EP} /3/0/1", timeout=20)
+    assert r["code"] == "5.04", r
+    sent = [e for e in modem.events[mark:] if e.get("event") == "mo"]
+    assert len(sent) == 1, f"the request went out once, not retransmitted: {sent}"
+    assert "no answer to CON" in d.log()
     assert d.alive()
 
 
@@ -117,4 +128,44 @@ def test_modem_vanishes_and_returns():
     assert d.alive()
 
 
-run_tests([test_store_mode_session, test_direct_mode_session, test_modem_vanishes_and_returns])
+def test_wakeup_of_a_sleeping_sgi_device():
+    """§6.6: a queue-mode SGi device with an SMS number; a server request waits longer than sms_wakeup_delay, the
+    gateway sends the Registration Update Trigger (NON POST /1/0/8) by SMS to that number. The test is the phone
+    behind the number (modem-sim's side channel); the device then wakes and its Update lets the request through."""
+    work = Workdir("sms-wakeup")
+    server = TestServer(SERVER)
+    sgi = free_port(socket.SOCK_DGRAM)
+    number = "+491702222222"
+    dev_entry = (f'{{ id = "sgi-1"; binding = "nidd-sgi"; ip = "127.0.0.2"; server = "lwm2m"; sms = "{number}"; '
+                 f'sms_wakeup_delay = 1; }}')
+    d, modem = gateway(work, server.tcp, devices=dev_entry,
+                       bindings=f'nidd_sgi: {{ enabled = true; listen = "127.0.0.1"; port = {sgi}; awake_time = 1; }};')
+    phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    phone.connect(("127.0.0.1", modem.side_port))
+    phone.send(f"HELLO {number} raw".encode())
+    assert phone.recv(100).startswith(b"OK")
+    dev = DeviceSim(DEVSIM, sgi, extra=["--binding", "UQ", "--lifetime", "300"])
+    reg = server.wait({"event": "register", "ep": "ep1", "b": "UQ"}, 15)
+    dev.wait({"event": "registered"}, 10)
+    dev.send("sleep")
+    time.sleep(1.5)  # past the gateway's awake time (1 s): the next request must wait (as tests/integration/queue)
+
+    mark = server.mark()
+    server.send("read ep1 /3/0/0")
+    read_id = server.wait({"event": "accepted"}, 5, "read accepted", mark)["id"]
+    phone.settimeout(10)
+    msg = phone.recv(2000).decode().split()
+    assert msg[0] == "DATA", msg
+    coap = bytes.fromhex(msg[2])
+    # RFC 7252: version 1, NON, no token; POST; Uri-Path 1 / 0 / 8
+    assert coap[0] == 0x50 and coap[1] == 0x02 and coap[4:] == b"\xb11\x010\x018", coap.hex()
+    assert "woken by SMS" in d.log()
+
+    dev.send("wake")  # what the device does on the trigger: it comes online on SGi and sends an Update
+    server.wait({"event": "update", "location": reg["location"]}, 10, "the Update after the trigger", mark)
+    r = server.wait({"event": "response", "id": read_id}, 10, "the queued read answered")
+    assert r["code"] == "2.05" and r["payload"] == "lpwagw", r
+
+
+run_tests([test_store_mode_session, test_direct_mode_session, test_modem_vanishes_and_returns,
+           test_wakeup_of_a_sleeping_sgi_device])
