@@ -22,18 +22,39 @@ static lpw_device_t *find_device(struct sms *b, const char *digits)
 static void on_response_timeout(lpw_timer_t *t, int64_t now)
 {
 	struct sdev *s = lpw_container_of(t, struct sdev, timer);
-	s->awaiting = false;
-	s->b->response_timeouts++;
-	LPW_WARN("sms", "%s: no answer to CON %u within %u s (no retransmission over SMS)", lpw_device_id(s->dev),
-		 s->await_mid, s->b->cfg->sms.response_timeout_s);
+	if (s->refused)
+		LPW_WARN("sms", "%s: the server's request was not sent; 5.04", lpw_device_id(s->dev));
+	else
+		LPW_WARN("sms", "%s: no answer to CON %u within %u s (no retransmission over SMS)",
+			 lpw_device_id(s->dev), s->await_mid, s->b->cfg->sms.response_timeout_s);
+	s->b->response_timeouts += !s->refused;
+	s->awaiting = s->refused = false;
 	s->b->host->outcome(s->b->host->ctx, s->dev, LPW_DELIVERY_FAILED);
+}
+
+static bool is_con_request(const uint8_t *coap, size_t len)
+{
+	return len >= 4 && (coap[0] >> 6) == 1 && ((coap[0] >> 4) & 3) == 0 && coap[1] != 0 && coap[1] < 32;
+}
+
+/* A CON request the binding refused (rate limit, modem down): the proxy does not retransmit over SMS and waits
+ * for an outcome, so fail it on the next turn of the loop (never from inside send). */
+static int refuse_request(struct sms *b, struct sdev *s, const lpw_downlink_t *dl, int rc)
+{
+	if (s && is_con_request(dl->data, dl->len)) {
+		s->awaiting = false;
+		s->refused = true;
+		if (lpw_loop_timer_in(b->loop, &s->timer, 0) < 0)
+			LPW_ERR("sms", "%s: cannot arm the refusal timer", lpw_device_id(s->dev));
+	}
+	return rc;
 }
 
 /* LwM2M §6.8.3: no CoAP retransmission over SMS, so the binding times the device's answer to a CON itself. */
 static void watch_con(struct sms *b, struct sdev *s, const uint8_t *coap, size_t len)
 {
-	if (len < 4 || (coap[0] >> 6) != 1 || ((coap[0] >> 4) & 3) != 0 || coap[1] == 0)
-		return; /* not a CON with content (RFC 7252 §3) */
+	if (!is_con_request(coap, len))
+		return; /* RFC 7252 §3: only a CON request waits for an answer */
 	s->awaiting = true;
 	s->await_mid = (uint16_t)(coap[2] << 8 | coap[3]);
 	if (lpw_loop_timer_in(b->loop, &s->timer, (int64_t)b->cfg->sms.response_timeout_s * 1000) < 0)
@@ -146,24 +167,28 @@ static int sms_send(void *self, lpw_device_t *dev, const lpw_downlink_t *dl)
 	struct sdev *s = lpw_device_slot(dev, LPW_SLOT_BINDING);
 	lpw_sms_at_status_t st;
 	lpw_sms_at_get_status(b->at, &st);
-	if (!s || st.state != LPW_SMS_AT_READY)
-		return -EHOSTUNREACH; /* the modem is not ready: the proxy keeps the request */
+	if (!s)
+		return -ENODEV;
+	if (st.state != LPW_SMS_AT_READY) {
+		LPW_WARN("sms", "%s: the modem is %s: nothing sent", lpw_device_id(dev), lpw_sms_at_state_name(st.state));
+		return refuse_request(b, s, dl, -EHOSTUNREACH);
+	}
 	unsigned n = lpw_sms_concat_count(dl->len, b->cfg->sms.max_parts, false);
 	if (n == 0)
-		return -EMSGSIZE;
+		return refuse_request(b, s, dl, -EMSGSIZE);
 	if (st.queued + n > SMS_AT_QUEUE)
-		return -EBUSY;
+		return refuse_request(b, s, dl, -EBUSY);
 	if (lpw_sms_rate_take_both(&s->rate, &b->rate_total, lpw_loop_now(b->loop), n) < 0) {
 		b->rate_limited++;
 		LPW_WARN("sms", "%s: %u SMS refused by the rate limit", lpw_device_id(dev), n);
-		return -EAGAIN;
+		return refuse_request(b, s, dl, -EAGAIN);
 	}
 	uint16_t ref = lpw_sms_concat_next_ref(b->concat, false);
 	for (unsigned seq = 1; seq <= n; seq++) {
 		int rc = submit_part(b, lpw_device_config(dev)->identity, dl, n, seq, ref);
 		if (rc < 0) {
 			LPW_WARN("sms", "%s: part %u of %u not sent: %s", lpw_device_id(dev), seq, n, strerror(-rc));
-			return rc;
+			return refuse_request(b, s, dl, rc);
 		}
 	}
 	b->messages_out++;

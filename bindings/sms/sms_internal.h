@@ -27,6 +27,7 @@ struct sdev {
 	lpw_device_t *dev;
 	lpw_sms_rate_t rate;
 	bool awaiting;      /* a CON went out; its ACK has not come */
+	bool refused;       /* a CON request was refused: the timer fails it at once */
 	uint16_t await_mid;
 	lpw_timer_t timer;  /* response_timeout for that CON */
 };

@@ -25,12 +25,12 @@ class ModemSim(LineProc):
 SMS_DEVICE = f'{{ id = "sms-1"; binding = "sms"; msisdn = "{MSISDN}"; server = "lwm2m"; }}'
 
 
-def gateway(work, server_port, cnmi="store", devices=SMS_DEVICE, bindings=""):
+def gateway(work, server_port, cnmi="store", devices=SMS_DEVICE, bindings="", sms_extra=""):
     tty = os.path.join(work.path, "modem")
     modem = ModemSim(tty)
     extra = f"""servers = ( {{ name = "lwm2m"; uri = "coap+tcp://127.0.0.1:{server_port}"; }} );
 devices = ( {devices} );
-bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_parts = 4; response_timeout = 5; }};
+bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_parts = 4; response_timeout = 5; {sms_extra} }};
   {bindings} }};
 """
     text = config_text(state_dir=os.path.join(work.path, "state"), extra=extra)
@@ -129,6 +129,24 @@ def test_modem_vanishes_and_returns():
     assert d.alive()
 
 
+def test_rate_limit_per_device():
+    """SMS cost money: with rate_device = 2 the Register's answer and one Read use the hour's budget; the next
+    server request is refused at once with 5.04 and no SMS leaves the modem."""
+    work = Workdir("sms-rate")
+    server = TestServer(SERVER)
+    d, modem = gateway(work, server.tcp, sms_extra="rate_device = 2;")
+    dev = sms_device(modem)
+    server.wait({"event": "register", "ep": EP}, 30, "Register upstream over SMS")
+    dev.wait({"event": "registered"}, 20)
+    r = server.request(f"read {EP} /3/0/0", timeout=20)
+    assert r["code"] == "2.05", r
+    mark = modem.mark()
+    r = server.request(f"read {EP} /3/0/1", timeout=10)
+    assert r["code"] == "5.04", r
+    assert not [e for e in modem.events[mark:] if e.get("event") == "mo"], "nothing may be sent over the limit"
+    assert "refused by the rate limit" in d.log()
+
+
 def test_wakeup_of_a_sleeping_sgi_device():
     """§6.6: a queue-mode SGi device with an SMS number; a server request waits longer than sms_wakeup_delay, the
     gateway sends the Registration Update Trigger (NON POST /1/0/8) by SMS to that number. The test is the phone
@@ -169,4 +187,4 @@ def test_wakeup_of_a_sleeping_sgi_device():
 
 
 run_tests([test_store_mode_session, test_direct_mode_session, test_modem_vanishes_and_returns,
-           test_wakeup_of_a_sleeping_sgi_device])
+           test_rate_limit_per_device, test_wakeup_of_a_sleeping_sgi_device])
