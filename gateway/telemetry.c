@@ -55,6 +55,8 @@ struct lpw_telemetry {
 	lpw_timer_t stats_timer;
 	uint32_t backoff_ms;   /* next back-off step before jitter */
 	bool outage_warned;    /* WARN once per outage, DEBUG for the retries */
+	void (*stats_extra)(void *arg, json_t *obj); /* lpw_telemetry_set_stats_extra */
+	void *stats_extra_arg;
 	uint64_t rng;
 	int64_t started_ms;    /* loop clock, for uptime */
 	int64_t started_wall_s;
@@ -125,7 +127,14 @@ static json_t *per_binding(const uint64_t counts[LPW_STATS_BINDINGS])
 	return obj;
 }
 
+static json_t *stats_object(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped);
+
 char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped)
+{
+	return dump_and_free(stats_object(stats, uptime_s, telemetry_dropped));
+}
+
+static json_t *stats_object(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped)
 {
 	static const lpw_stats_t zero;
 	const lpw_stats_t *s = stats ? stats : &zero;
@@ -137,7 +146,7 @@ char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint
 		return NULL;
 	}
 	/* "o" steals up/down, also when the pack fails. */
-	return dump_and_free(json_pack(
+	return json_pack(
 		"{s:I, s:{s:I, s:I}, s:{s:o, s:o}, s:{s:I, s:I, s:I}, s:I, s:{s:I, s:I}, s:I, s:I, s:I}",
 		"uptime", (json_int_t)uptime_s,
 		"devices", "known", (json_int_t)s->devices_known, "reachable", (json_int_t)s->devices_reachable,
@@ -149,7 +158,7 @@ char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint
 		(json_int_t)s->dropped_malformed,
 		"duplicates", (json_int_t)s->duplicates,
 		"errors", (json_int_t)s->errors,
-		"telemetry_dropped", (json_int_t)telemetry_dropped));
+		"telemetry_dropped", (json_int_t)telemetry_dropped);
 }
 
 char *lpw_telemetry_build_event(int64_t time_s, const char *type, const char *device, const char *detail)
@@ -496,7 +505,13 @@ static void stats_fired(lpw_timer_t *timer, int64_t now_ms)
 		t->dropped++;
 		return;
 	}
-	char *payload = lpw_telemetry_build_stats(t->stats, (now_ms - t->started_ms) / 1000, t->dropped);
+	json_t *obj = stats_object(t->stats, (now_ms - t->started_ms) / 1000, t->dropped);
+	json_t *extra = obj && t->stats_extra ? json_object() : NULL;
+	if (extra) { /* the bindings' own figures (e.g. the SMS modem's signal quality) */
+		t->stats_extra(t->stats_extra_arg, extra);
+		json_object_set_new(obj, "bindings", extra);
+	}
+	char *payload = dump_and_free(obj);
 	if (!payload || publish(t, "stats", NULL, payload, QOS_STREAM, false, NULL) < 0)
 		t->dropped++;
 	free(payload);
@@ -751,4 +766,10 @@ int lpw_telemetry_device_state(lpw_telemetry_t *t, const char *device_id, const 
 	publish(t, "devices", device_id, payload, QOS_RETAINED, true, NULL);
 	free(payload);
 	return 0;
+}
+
+void lpw_telemetry_set_stats_extra(lpw_telemetry_t *t, void (*add)(void *arg, json_t *obj), void *arg)
+{
+	t->stats_extra = add;
+	t->stats_extra_arg = arg;
 }

@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from lpwtest import (Daemon, DeviceSim, LineProc, TestServer, Workdir, config_text, free_port,  # noqa: E402
+from lpwtest import (Broker, Collector, Daemon, DeviceSim, LineProc, TestServer, Workdir, config_text, free_port,  # noqa: E402
                      run_tests, wait_for)
 
 LPWAGW, SERVER, DEVSIM, MODEMSIM = sys.argv[1:5]
@@ -25,7 +25,7 @@ class ModemSim(LineProc):
 SMS_DEVICE = f'{{ id = "sms-1"; binding = "sms"; msisdn = "{MSISDN}"; server = "lwm2m"; }}'
 
 
-def gateway(work, server_port, cnmi="store", devices=SMS_DEVICE, bindings="", sms_extra=""):
+def gateway(work, server_port, cnmi="store", devices=SMS_DEVICE, bindings="", sms_extra="", broker=None):
     tty = os.path.join(work.path, "modem")
     modem = ModemSim(tty)
     extra = f"""servers = ( {{ name = "lwm2m"; uri = "coap+tcp://127.0.0.1:{server_port}"; }} );
@@ -33,8 +33,10 @@ devices = ( {devices} );
 bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_parts = 4; response_timeout = 5; {sms_extra} }};
   {bindings} }};
 """
-    text = config_text(state_dir=os.path.join(work.path, "state"), extra=extra)
-    text = text.replace("enabled = true; host", "enabled = false; host")  # no MQTT broker needed here
+    text = config_text(state_dir=os.path.join(work.path, "state"), extra=extra,
+                       mqtt_port=broker.port if broker else 1883)
+    if not broker:
+        text = text.replace("enabled = true; host", "enabled = false; host")
     d = Daemon(LPWAGW, work, work.file("gw.conf", text)).start()
     d.wait_log("started")
     d.wait_log("modem ready", 20)
@@ -52,10 +54,10 @@ def parts_from_device(modem, start):
     return [e for e in modem.events[start:] if e.get("event") == "mt"]
 
 
-def session(cnmi):
-    work = Workdir(f"sms-{cnmi}")
+def session(cnmi, broker=None, work=None):
+    work = work or Workdir(f"sms-{cnmi}")
     server = TestServer(SERVER)
-    d, modem = gateway(work, server.tcp, cnmi)
+    d, modem = gateway(work, server.tcp, cnmi, broker=broker)
     mark = modem.mark()
     dev = sms_device(modem)
     reg = server.wait({"event": "register", "ep": EP}, 30, "Register upstream over SMS")
@@ -78,12 +80,21 @@ def session(cnmi):
 
 
 def test_store_mode_session():
-    work, server, d, modem, dev, reg = session("store")
+    work = Workdir("sms-store")
+    broker = Broker(work).start()
+    stats = Collector(broker, "lpwtest/gw-test/stats")
+    work, server, d, modem, dev, reg = session("store", broker, work)
     # §5.4: an SMS from a number that is no device's is dropped, not forwarded
     mark = server.mark()
     modem.send("inject +499999999999 40010001")
     d.wait_log("SMS from a number of no device dropped", 10)
     assert not [e for e in server.events[mark:] if e.get("event") in ("register", "update")], server.events[mark:]
+    # ...and counted; the binding's report carries the modem's signal quality and registration (AT+CSQ, AT+CREG?)
+    _, j = stats.wait(lambda t, j: isinstance(j, dict) and j.get("dropped", {}).get("unknown_device", 0) >= 1 and
+                      j.get("bindings", {}).get("sms", {}).get("unknown_sender", 0) >= 1, 10, "the drop counted")
+    sms = j["bindings"]["sms"]
+    assert sms["modem"]["state"] == "ready" and sms["modem"]["rssi"] == 20 and sms["modem"]["rssi_dbm"] == -73, sms
+    assert sms["modem"]["creg"] == 1 and sms["messages_in"] >= 3 and sms["sms_out"] >= 5, sms
 
     # Observe with notifications over SMS
     r = server.request(f"observe {EP} /3303/0/5700", timeout=30)
