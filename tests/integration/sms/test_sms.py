@@ -43,10 +43,10 @@ bindings: {{ sms: {{ enabled = true; device = "{tty}"; cnmi = "{cnmi}"; max_part
     return d, modem
 
 
-def sms_device(modem):
+def sms_device(modem, extra=()):
     args = [DEVSIM, "--link", "sms", "--gateway", f"127.0.0.1:{modem.side_port}", "--bind", MSISDN,
             "--endpoint", EP, "--control", "stdin", "--lifetime", "300", "--no-retransmit", "--firmware"]
-    return LineProc(args, "device")
+    return LineProc(args + list(extra), "device")
 
 
 def parts_from_device(modem, start):
@@ -94,6 +94,7 @@ def test_store_mode_session():
                       j.get("bindings", {}).get("sms", {}).get("unknown_sender", 0) >= 1, 10, "the drop counted")
     sms = j["bindings"]["sms"]
     assert sms["modem"]["state"] == "ready" and sms["modem"]["rssi"] == 20 and sms["modem"]["rssi_dbm"] == -73, sms
+    assert "sms-1: NoSec on the SMS channel" in d.log()  # flagged at start (LwM2M §5.4.1)
     assert sms["modem"]["creg"] == 1 and sms["messages_in"] >= 3 and sms["sms_out"] >= 5, sms
 
     # Observe with notifications over SMS
@@ -138,6 +139,27 @@ def test_modem_vanishes_and_returns():
     r = server.request(f"read {EP} /3/0/0", timeout=30)
     assert r["code"] == "2.05", r
     assert d.alive()
+
+
+# The RFC 8613 Appendix C.1 context (as tests/integration/oscore): the device is the client, the server Sender ID 01.
+OSCORE_SECRET, OSCORE_SALT = "0102030405060708090a0b0c0d0e0f10", "9e7ca92223786340"
+
+
+def test_oscore_end_to_end_over_sms():
+    """§5.4.1: NoSec on the SMS channel, OSCORE on the message; the gateway carries the protected messages."""
+    work = Workdir("sms-oscore")
+    server = TestServer(SERVER, extra=["--oscore", f"{OSCORE_SECRET}:{OSCORE_SALT}:01:"])
+    dev_entry = SMS_DEVICE.replace('server = "lwm2m";', 'server = "lwm2m"; oscore = true;')
+    d, modem = gateway(work, server.tcp, devices=dev_entry)
+    dev = sms_device(modem, ["--oscore", f"{OSCORE_SECRET}:{OSCORE_SALT}::01"])
+    reg = server.wait({"event": "register", "ep": EP}, 30, "OSCORE Register upstream over SMS")
+    dev.wait({"event": "registered", "location": reg["location"]}, 20)
+    r = server.request(f"read {EP} /3/0", timeout=30)
+    assert r["code"] == "2.05" and "device-sim" in r["payload"], r
+    wire = [e for e in server.events if e.get("event") == "oscore-wire" and e.get("direction") == "in"]
+    assert any(e["kind"] == "request" and (e["option_hex"] or "").startswith("09") for e in wire), wire
+    assert not [e for e in server.events + dev.events if e.get("event") == "oscore-error"]
+    assert "sms-1: NoSec" not in d.log(), "an OSCORE device is not flagged as unprotected"
 
 
 def test_rate_limit_per_device():
@@ -198,4 +220,4 @@ def test_wakeup_of_a_sleeping_sgi_device():
 
 
 run_tests([test_store_mode_session, test_direct_mode_session, test_modem_vanishes_and_returns,
-           test_rate_limit_per_device, test_wakeup_of_a_sleeping_sgi_device])
+           test_oscore_end_to_end_over_sms, test_rate_limit_per_device, test_wakeup_of_a_sleeping_sgi_device])
