@@ -111,6 +111,10 @@ typedef struct {
 	/* Adds the binding's own counters and gauges to obj (telemetry). May be NULL. */
 	void (*report)(void *self, json_t *obj);
 	void (*free)(void *self);
+	/* Out-of-band wake-up of a device of ANOTHER binding (LwM2M 1.1.1 §6.6: the SMS binding sends the
+	 * Registration Update Trigger to the device's `sms` number). 0, -EAGAIN (rate limit, modem not ready),
+	 * -ENOENT (no number). May be NULL: only the SMS binding has it. */
+	int (*wake)(void *self, lpw_device_t *dev);
 } lpw_binding_ops_t;
 
 typedef struct {
@@ -138,6 +142,8 @@ typedef struct {
 	int (*send)(void *ctx, lpw_device_t *dev, const lpw_downlink_t *dl);
 	void (*traits)(void *ctx, const lpw_device_t *dev, lpw_binding_traits_t *out);
 	void *ctx;
+	/* Wakes the device out of band (§6.6, by SMS) when a server request has waited for it; NULL = none. */
+	int (*wake)(void *ctx, lpw_device_t *dev);
 } lpw_southbound_t;
 
 /* What the router delivers to; the proxy implements it. */

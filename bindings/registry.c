@@ -6,6 +6,7 @@
 
 #include "bindings/lorawan/lw_as.h"
 #include "bindings/nidd/sgi.h"
+#include "bindings/sms/sms.h"
 #include "core/log.h"
 
 static bool sgi_enabled(const lpw_config_t *cfg)
@@ -33,11 +34,6 @@ static bool t8_enabled(const lpw_config_t *cfg)
 	return used_by_a_device(cfg, LPW_BINDING_NIDD_T8);
 }
 
-static bool sms_enabled(const lpw_config_t *cfg)
-{
-	return used_by_a_device(cfg, LPW_BINDING_SMS);
-}
-
 static int not_yet(const char *name, const char *issue)
 {
 	LPW_ERR("bindings", "the %s binding is not available in this version yet (%s); remove its devices", name, issue);
@@ -49,15 +45,10 @@ static int t8_create(const lpw_binding_env_t *env, lpw_binding_t *out)
 	return not_yet("nidd-t8", "issue 12");
 }
 
-static int sms_create(const lpw_binding_env_t *env, lpw_binding_t *out)
-{
-	return not_yet("sms", "issue 11");
-}
-
 const lpw_binding_desc_t lpw_binding_registry[] = {
 	{LPW_BINDING_NIDD_SGI, "nidd-sgi", sgi_enabled, lpw_sgi_create},
 	{LPW_BINDING_NIDD_T8, "nidd-t8", t8_enabled, t8_create},
-	{LPW_BINDING_SMS, "sms", sms_enabled, sms_create},
+	{LPW_BINDING_SMS, "sms", lpw_sms_enabled, lpw_sms_create},
 	{LPW_BINDING_LORAWAN, "lorawan", lorawan_enabled, lpw_lorawan_create},
 };
 const size_t lpw_binding_registry_len = sizeof(lpw_binding_registry) / sizeof(lpw_binding_registry[0]);

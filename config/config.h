@@ -59,6 +59,15 @@ typedef struct {
 	char *objects;            /* object list put into a Register that has none; NULL = pass the server's 4.09 back */
 } lpw_config_lorawan_device_t;
 
+/* A device's SMS settings besides the binding identity. For devices of other bindings: the number the SMS Registration
+ * Update Trigger (LwM2M 1.1.1 §6.6) goes to. */
+typedef struct {
+	char *number;             /* `sms`: E.164 digits, '+' dropped; NULL = none (binding "sms" devices use msisdn) */
+	bool wakeup;              /* `sms_wakeup`: send the trigger (default true when number is set) */
+	uint32_t wakeup_delay_s;  /* `sms_wakeup_delay`: a queued server request waits this long first (default 60) */
+	uint32_t wakeup_instance; /* `sms_wakeup_instance`: x of POST /1/x/8, the Server Object Instance (default 0) */
+} lpw_config_sms_device_t;
+
 typedef struct {
 	char *id;                  /* unique device name, used in logs, telemetry and the store */
 	lpw_binding_kind_t binding;
@@ -73,6 +82,7 @@ typedef struct {
 	uint32_t max_message_size; /* southbound limit in bytes; 0 = the binding's default */
 	uint32_t queue_max;        /* queued server requests, 0 = the gateway default */
 	lpw_config_lorawan_device_t lorawan; /* binding "lorawan" only */
+	lpw_config_sms_device_t sms;         /* the wake-up number: bindings other than "sms" */
 } lpw_config_device_t;
 
 typedef struct {
@@ -123,6 +133,33 @@ typedef struct {
 	uint32_t gpio_pulse_ms;    /* default 100 */
 } lpw_config_lorawan_t;
 
+typedef enum { LPW_SMS_CNMI_STORE, LPW_SMS_CNMI_DIRECT } lpw_config_sms_cnmi_t;
+
+/* bindings.sms: CoAP over SMS through a cellular modem (LwM2M 1.1.1 §6.8.3, §5.4.1, §6.6). */
+typedef struct {
+	bool enabled;
+	char *device;               /* the modem's serial port; required when enabled */
+	uint32_t baud;              /* default 115200 */
+	lpw_config_sms_cnmi_t cnmi; /* "store" (+CMTI, then read and delete; the default) or "direct" (+CMT, +CNMA) */
+	char *pin;                  /* the SIM PIN from pin_file (secret, 4..8 digits); NULL = none */
+	char *smsc;                 /* the SMSC's E.164 digits; NULL = the SIM's */
+	uint32_t dcs;               /* TP-DCS of what we send: 8-bit data, never class 0; default 0x04 */
+	uint32_t validity_s;        /* TP-VP, relative; 0 = none; default 3600 */
+	bool status_reports;        /* ask for SMS-STATUS-REPORTs (TP-SRR) and route them to us */
+	uint32_t max_parts;         /* concatenated parts per message: sets the southbound size; default 4 */
+	uint32_t reassembly_timeout_s; /* an incomplete incoming message is dropped after this; default 300 */
+	uint32_t max_chains;        /* incomplete incoming messages per device; default 4 */
+	uint32_t reassembly_memory; /* bytes for all incomplete incoming messages; default 65536 */
+	uint32_t rate_device;       /* SMS sent per hour per device; default 60 */
+	uint32_t rate_total;        /* SMS sent per hour in all; default 600 */
+	uint32_t reachable_window_s; /* a device listens this long after it sent something; default 93 */
+	uint32_t response_timeout_s; /* a CON to a device unanswered this long: the server gets 5.04; default 120 */
+	char *gpio_chip;            /* the modem's reset/power line; NULL = none */
+	uint32_t gpio_line;
+	bool gpio_active_low;
+	uint32_t gpio_pulse_ms;     /* default 500 */
+} lpw_config_sms_t;
+
 typedef struct {
 	uint32_t reconnect_min_s;
 	uint32_t reconnect_max_s;
@@ -146,6 +183,7 @@ typedef struct {
 	lpw_config_upstream_t upstream;
 	lpw_config_sgi_t sgi;
 	lpw_config_lorawan_t lorawan;
+	lpw_config_sms_t sms;
 	size_t nservers;
 	lpw_config_server_t *servers;
 	size_t ndevices;

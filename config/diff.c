@@ -103,12 +103,18 @@ static bool lorawan_eq(const lpw_config_lorawan_device_t *a, const lpw_config_lo
 	       str_eq(a->objects, b->objects);
 }
 
+static bool sms_eq(const lpw_config_sms_device_t *a, const lpw_config_sms_device_t *b)
+{
+	return str_eq(a->number, b->number) && a->wakeup == b->wakeup && a->wakeup_delay_s == b->wakeup_delay_s &&
+	       a->wakeup_instance == b->wakeup_instance;
+}
+
 static bool device_eq(const lpw_config_device_t *a, const lpw_config_device_t *b)
 {
 	if (a->binding != b->binding || !str_eq(a->identity, b->identity) || !str_eq(a->endpoint, b->endpoint) ||
 	    a->nservers != b->nservers || !str_eq(server_name(a->bootstrap), server_name(b->bootstrap)) ||
 	    !lpw_config_tls_equal(&a->tls, &b->tls) || a->oscore != b->oscore || a->max_message_size != b->max_message_size ||
-	    a->queue_max != b->queue_max || !lorawan_eq(&a->lorawan, &b->lorawan))
+	    a->queue_max != b->queue_max || !lorawan_eq(&a->lorawan, &b->lorawan) || !sms_eq(&a->sms, &b->sms))
 		return false;
 	for (size_t i = 0; i < a->nservers; i++)
 		if (!str_eq(a->servers[i]->name, b->servers[i]->name))

@@ -586,6 +586,48 @@ static void lorawan_device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem
 		lw_missing(c, elem, lw_abp_keys, NULL);
 }
 
+/* --- SMS device keys: the wake-up number of devices of other bindings (LwM2M 1.1.1 §6.6) --- */
+
+#define MSISDN_EXPECT "5..15 digits with an optional leading +"
+
+static const char *const sms_wakeup_keys[] = { "sms_wakeup", "sms_wakeup_delay", "sms_wakeup_instance", NULL };
+
+static int check_sms_number(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_device_t *d = (lpw_config_device_t *)(void *)((char *)dst - offsetof(lpw_config_device_t, sms.number));
+	char norm[32];
+	const char *why;
+	if (d->binding == LPW_BINDING_COUNT)
+		return -EINVAL; /* reported with the binding */
+	if (d->binding == LPW_BINDING_SMS) {
+		lpw_config_error(c, s, NULL, "does not apply to binding sms (its msisdn is its number); expected it on "
+					     "devices of other bindings");
+		return -EINVAL;
+	}
+	if (lpw_config_norm_msisdn(text, norm, sizeof(norm), &why) == 0)
+		return store(c, dst, norm);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected " MSISDN_EXPECT, text, why);
+	return -EINVAL;
+}
+
+static void sms_device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, lpw_config_device_t *d)
+{
+	if (d->binding == LPW_BINDING_COUNT || config_setting_get_member(elem, "sms"))
+		return;
+	for (const char *const *k = sms_wakeup_keys; *k; k++) {
+		const config_setting_t *m = config_setting_get_member(elem, *k);
+		if (m && d->binding == LPW_BINDING_SMS)
+			lpw_config_error(c, m, NULL, "does not apply to binding sms; expected it on devices of other "
+						     "bindings, with sms");
+		else if (m)
+			lpw_config_error(c, m, NULL, "is set without sms; expected sms = \"+NUMBER\" too");
+	}
+}
+
+#define SMS_DEV_INT(n, field, lo, hi, d, h)                                                                            \
+	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_device_t, sms.field), .min = lo,         \
+	  .max = hi, .def = d, .help = h }
+
 #define LW_KEY(n, chk, fl, exp, h)                                                                                     \
 	{ .name = n, .type = T_STR, .off = 0, .flags = fl, .check = chk, .expect = exp, .help = h }
 
@@ -634,6 +676,13 @@ static const lpw_cfg_key_t device_keys[] = {
 	{ .name = "objects", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, lorawan.objects),
 	  .min = 1, .max = 1024, .check = check_objects, .expect = "a CoRE link-format list such as \"</1/0>,</3/0>\"",
 	  .help = "lorawan: object list put into a Register that has none" },
+	{ .name = "sms", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, sms.number),
+	  .check = check_sms_number, .expect = MSISDN_EXPECT,
+	  .help = "other bindings: the device's SMS number, for the Registration Update Trigger (§6.6)" },
+	{ .name = "sms_wakeup", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_device_t, sms.wakeup),
+	  .def = "true", .help = "send the trigger by SMS when a server request waits (with sms)" },
+	SMS_DEV_INT("sms_wakeup_delay", wakeup_delay_s, 1, 86400, "60", "seconds a request waits before the trigger"),
+	SMS_DEV_INT("sms_wakeup_instance", wakeup_instance, 0, 65534, "0", "x of POST /1/x/8: the Server instance"),
 	{ 0 },
 };
 
@@ -665,6 +714,7 @@ static void device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem, lpw_co
 		lpw_config_error(c, config_setting_get_member(elem, "max_message_size"), NULL,
 				 "%u is too small; expected 0 (the binding's default) or 16..65535", d->max_message_size);
 	lorawan_device_finish(c, elem, d);
+	sms_device_finish(c, elem, d);
 }
 
 static int check_devices(lpw_cfg_ctx_t *c, const config_setting_t *list, const char *text, void *dst)
@@ -912,10 +962,152 @@ static const lpw_cfg_key_t lorawan_keys[] = {
 	{ 0 },
 };
 
+/* --- bindings.sms --- */
+
+static const char *const sms_cnmi_modes[] = { "store", "direct", NULL };
+_Static_assert(sizeof(lpw_config_sms_cnmi_t) == sizeof(int), "the CNMI mode is stored through an int");
+
+/* The termios speeds hal/serial knows (config does not depend on hal/: the list is repeated, both from termios.h). */
+static bool sms_baud_valid(uint32_t b)
+{
+	static const uint32_t speeds[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800,
+					   500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000,
+					   3000000, 3500000, 4000000 };
+	for (size_t i = 0; i < sizeof(speeds) / sizeof(speeds[0]); i++)
+		if (speeds[i] == b)
+			return true;
+	return false;
+}
+
+/* TS 23.038 §4, as bindings/sms/sms_pdu.c decides it: uncompressed 8-bit data (LwM2M §6.8.3) of a class other than
+ * 0 (a class 0 "flash" message is shown and dropped, never stored). */
+static bool sms_dcs_valid(uint32_t dcs)
+{
+	if (dcs >> 4 <= 7) /* general data coding and automatic deletion groups */
+		return ((dcs >> 2) & 3) == 1 && !(dcs & 0x20) && !((dcs & 0x10) && (dcs & 3) == 0);
+	return dcs >> 4 == 0xf && (dcs & 0x04) && (dcs & 3) != 0;
+}
+
+static int check_device_path(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	if (text[0] == '/')
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" is not an absolute path; expected the modem's serial port, e.g. "
+				     "/dev/serial/by-id/usb-...-if02", text);
+	return -EINVAL;
+}
+
+/* 3GPP TS 31.101 §9.5.1 / ISO 9564: a PIN is 4..8 decimal digits. Never echoed. */
+static int check_pin_file(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *path, void *dst)
+{
+	char buf[64];
+	int rc = lpw_config_read_small(path, buf, sizeof(buf));
+	size_t n = rc ? 0 : strlen(buf);
+	bool digits = n >= 4 && n <= 8 && strspn(buf, "0123456789") == n;
+	if (!rc && digits)
+		rc = store(c, dst, buf);
+	else
+		lpw_config_error(c, s, NULL, "%s %s; expected a file holding the SIM PIN, 4..8 digits", path,
+				 rc ? strerror(-rc) : "does not hold 4..8 digits");
+	explicit_bzero(buf, sizeof(buf));
+	return rc ? rc : digits ? 0 : -EINVAL;
+}
+
+static int check_smsc(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	char norm[32];
+	const char *why;
+	if (lpw_config_norm_msisdn(text, norm, sizeof(norm), &why) == 0)
+		return store(c, dst, norm);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected the SMSC's number, " MSISDN_EXPECT, text, why);
+	return -EINVAL;
+}
+
+static int sms_gpio_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_sms_t *sms = &((lpw_config_t *)dst)->sms;
+	if (!sms->gpio_chip)
+		sms->gpio_chip = lpw_config_strdup(c, "gpiochip0");
+	return sms->gpio_chip ? 0 : -ENOMEM;
+}
+
+static int sms_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const lpw_config_sms_t *sms = &((lpw_config_t *)dst)->sms;
+	int rc = 0;
+	if (sms->enabled && !sms->device && !config_setting_get_member(s, "device")) {
+		lpw_config_error(c, s, "device", "is missing; expected the modem's serial port, e.g. /dev/ttyUSB2");
+		rc = -EINVAL;
+	}
+	if (!sms_baud_valid(sms->baud)) {
+		lpw_config_error(c, config_setting_get_member(s, "baud"), NULL, "%u is not a serial speed; expected one "
+				 "of 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600 (or 1200..4000000 "
+				 "of termios)", sms->baud);
+		rc = -EINVAL;
+	}
+	if (!sms_dcs_valid(sms->dcs)) {
+		lpw_config_error(c, config_setting_get_member(s, "dcs"), NULL, "%u (0x%02X) is not 8-bit data or is of "
+				 "message class 0; expected e.g. 4 (0x04, 8-bit, no class), 0xF5 or 0x16", sms->dcs,
+				 sms->dcs);
+		rc = -EINVAL;
+	}
+	if (sms->validity_s > 0 && sms->validity_s < 300) {
+		lpw_config_error(c, config_setting_get_member(s, "validity"), NULL, "%u s is below the shortest "
+				 "validity period; expected 0 (none) or 300..38102400 seconds", sms->validity_s);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+#define SMS_INT(n, field, lo, hi, d, h)                                                                                \
+	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, sms.field), .min = lo, .max = hi,    \
+	  .def = d, .help = h }
+
+static const lpw_cfg_key_t sms_gpio_keys[] = {
+	{ .name = "chip", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, sms.gpio_chip), .min = 1,
+	  .max = 255, .help = "GPIO chip: gpiochip0, 0 or /dev/gpiochip0; default gpiochip0" },
+	SMS_INT("line", gpio_line, 0, 1023, "0", "the modem's reset or power line"),
+	{ .name = "active_low", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, sms.gpio_active_low),
+	  .def = "false", .help = "the line is active at 0 V" },
+	SMS_INT("pulse_ms", gpio_pulse_ms, 1, 10000, "500", "pulse length, milliseconds"),
+	{ 0 },
+};
+
+static const lpw_cfg_key_t sms_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, sms.enabled),
+	  .def = "false", .help = "CoAP over SMS through a cellular modem" },
+	{ .name = "device", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, sms.device), .min = 1,
+	  .max = 1024, .check = check_device_path, .expect = "an absolute path", .help = "the modem's serial port" },
+	SMS_INT("baud", baud, 1200, 4000000, "115200", "serial speed"),
+	{ .name = "cnmi", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_t, sms.cnmi), .def = "store",
+	  .choices = sms_cnmi_modes, .help = "store: +CMTI then read and delete; direct: +CMT and +CNMA" },
+	{ .name = "pin_file", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, sms.pin),
+	  .flags = F_SECRET | F_HIDE, .check = check_pin_file, .expect = "a file (mode 600) holding 4..8 digits",
+	  .help = "the SIM PIN, entered only if the modem asks" },
+	{ .name = "smsc", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, sms.smsc),
+	  .check = check_smsc, .expect = MSISDN_EXPECT, .help = "SMS centre; default the SIM's" },
+	SMS_INT("dcs", dcs, 0, 255, "4", "TP-DCS of sent SMS: 8-bit data, never class 0"),
+	/* TS 23.040 §9.2.3.12.1: 5 minutes to 63 weeks */
+	SMS_INT("validity", validity_s, 0, 38102400, "3600", "TP-VP in seconds, rounded up; 0 = none"),
+	{ .name = "status_reports", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, sms.status_reports),
+	  .def = "false", .help = "request status reports (TP-SRR)" },
+	SMS_INT("max_parts", max_parts, 1, 32, "4", "concatenated SMS per message (sets the southbound size)"),
+	SMS_INT("reassembly_timeout", reassembly_timeout_s, 10, 86400, "300", "incomplete message dropped after"),
+	SMS_INT("max_chains", max_chains, 1, 64, "4", "incomplete messages per device"),
+	SMS_INT("reassembly_memory", reassembly_memory, 1024, 67108864, "65536", "bytes for incomplete messages"),
+	SMS_INT("rate_device", rate_device, 1, 100000, "60", "SMS sent per hour per device"),
+	SMS_INT("rate_total", rate_total, 1, 1000000, "600", "SMS sent per hour in all"),
+	SMS_INT("reachable_window", reachable_window_s, 1, 86400, "93", "seconds a device listens after it sent"),
+	SMS_INT("response_timeout", response_timeout_s, 1, 86400, "120", "an unanswered CON fails after (5.04)"),
+	{ .name = "gpio", .type = T_GROUP, .sub = sms_gpio_keys, .check = sms_gpio_finish,
+	  .help = "the modem's reset or power line, pulsed when it stops answering" },
+	{ 0 },
+};
+
 static const lpw_cfg_key_t binding_keys[] = {
 	{ .name = "nidd_sgi", .type = T_GROUP, .sub = sgi_keys, .help = "NIDD over the SGi tunnel" },
 	{ .name = "nidd_t8", .type = T_OPAQUE_GROUP, .help = "NIDD over the SCEF T8 API (keys to come)" },
-	{ .name = "sms", .type = T_OPAQUE_GROUP, .help = "SMS through a modem (keys to come)" },
+	{ .name = "sms", .type = T_GROUP, .sub = sms_keys, .check = sms_finish, .help = "SMS through a modem" },
 	{ .name = "lorawan", .type = T_GROUP, .sub = lorawan_keys, .check = lorawan_finish,
 	  .help = "LoRaWAN through Semtech UDP packet forwarders" },
 	{ 0 },

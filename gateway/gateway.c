@@ -84,6 +84,11 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 }
 
 /* Every enabled row of the registry, created with the same environment; the gateway knows no binding by name. */
+static void report_bindings(void *arg, json_t *obj)
+{
+	lpw_router_report(arg, obj);
+}
+
 static int start_bindings(gateway_t *g)
 {
 	g->binding_env = (lpw_binding_env_t){.loop = g->loop, .cfg = g->cfg, .store = g->store, .stats = &g->stats,
@@ -249,6 +254,8 @@ static int start(gateway_t *g)
 	if (!g->proxy)
 		return -ENOMEM;
 	lpw_router_set_northbound(g->router, lpw_proxy_northbound(g->proxy));
+	if (g->telemetry) /* each binding's report op (SMS: modem state, signal, registration) in the stats */
+		lpw_telemetry_set_stats_extra(g->telemetry, report_bindings, g->router);
 	if ((rc = start_bindings(g)) < 0 || (rc = gw_devices_start(g)) < 0)
 		return rc;
 	LPW_NOTICE("gateway", "lpwagw %s started: gateway %s, %zu devices, %zu servers", LPW_VERSION, g->cfg->gateway_id,

@@ -107,6 +107,16 @@ static void south_traits(void *ctx, const lpw_device_t *dev, lpw_binding_traits_
 		b->ops->traits(b->self, dev, out);
 }
 
+/* Wake-up by SMS (LwM2M 1.1.1 §6.6) for a device of any binding: the SMS binding, if it runs, does it. */
+static int south_wake(void *ctx, lpw_device_t *dev)
+{
+	lpw_router_t *r = ctx;
+	const lpw_binding_t *b = &r->bindings[LPW_BINDING_SMS];
+	if (!b->ops || !b->ops->wake)
+		return -ENOTSUP;
+	return b->ops->wake(b->self, dev);
+}
+
 lpw_router_t *lpw_router_new(lpw_devtab_t *tab, lpw_stats_t *stats, const lpw_router_hooks_t *hooks)
 {
 	lpw_router_t *r = calloc(1, sizeof(*r));
@@ -118,7 +128,7 @@ lpw_router_t *lpw_router_new(lpw_devtab_t *tab, lpw_stats_t *stats, const lpw_ro
 		r->hooks = *hooks;
 	r->host = (lpw_binding_host_t){on_uplink, on_reachable, on_outcome, on_find, on_find_key, on_set_key,
 	                               on_dropped, on_event, r};
-	r->south = (lpw_southbound_t){south_send, south_traits, r};
+	r->south = (lpw_southbound_t){south_send, south_traits, r, south_wake};
 	return r;
 }
 

@@ -13,4 +13,15 @@
 int lpw_gpio_pulse(const char *chip, unsigned line, bool active_low, unsigned pulse_ms)
 	__attribute__((warn_unused_result));
 
+/* A line held as an output, for a pulse timed by the loop instead of a sleep (a modem's reset while the daemon
+ * runs: hal/serial). lpw_gpio_line_open takes it at its inactive level, so taking it causes no glitch; *out is
+ * the handle (close with lpw_gpio_line_close, which accepts NULL and releases the line). chip borrowed for the
+ * call. Errors as lpw_gpio_pulse's, logged with the chip and line; *out is NULL then. */
+typedef struct lpw_gpio_line lpw_gpio_line_t;
+int lpw_gpio_line_open(const char *chip, unsigned line, bool active_low, lpw_gpio_line_t **out)
+	__attribute__((warn_unused_result));
+/* Drives the line active (true) or inactive. 0 or -errno (logged). */
+int lpw_gpio_line_set(lpw_gpio_line_t *l, bool active);
+void lpw_gpio_line_close(lpw_gpio_line_t *l);
+
 #endif

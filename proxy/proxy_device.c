@@ -71,6 +71,7 @@ void lpw_proxy_device_remove(lpw_proxy_t *px, lpw_device_t *dev, bool forget)
 		px_queue_free(d);
 	px_downlinks_free(d);
 	lpw_loop_timer_clear(px->loop, &d->qtimer);
+	lpw_loop_timer_clear(px->loop, &d->wtimer);
 	for (unsigned i = 0; i <= d->nservers && i <= LPW_DEVICE_MAX_SERVERS; i++) {
 		if (forget && d->servers[i])
 			px_reg_forget(d->servers[i]);

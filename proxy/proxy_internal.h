@@ -104,6 +104,7 @@ struct pdev {
 	bool heard;            /* the binding has reported the device reachable since start */
 	int64_t awake_until;   /* the device listens until then (queue mode) */
 	lpw_timer_t qtimer;    /* expiry of the oldest queued request */
+	lpw_timer_t wtimer;    /* wake-up by SMS (§6.6): a request has waited sms_wakeup_delay */
 };
 
 struct lpw_proxy {

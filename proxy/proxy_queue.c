@@ -136,6 +136,32 @@ static void on_expiry(lpw_timer_t *t, int64_t now)
 	px_queue_pump(lpw_container_of(t, struct pdev, qtimer));
 }
 
+/* LwM2M 1.1.1 §6.6: a device with an SMS number whose request has waited sms_wakeup_delay gets the Registration
+ * Update Trigger by SMS; again after each further delay while requests still wait (the SMS binding rate-limits). */
+static void arm_wake(struct pdev *d)
+{
+	const lpw_config_sms_device_t *w = &d->cfg->sms;
+	if (!w->number || !w->wakeup || !d->px->south->wake || lpw_timer_armed(&d->wtimer))
+		return;
+	if (lpw_loop_timer_in(d->px->loop, &d->wtimer, (int64_t)w->wakeup_delay_s * 1000) < 0)
+		LPW_ERR("queue", "%s: cannot arm the wake-up timer", d->cfg->id);
+}
+
+static void on_wake(lpw_timer_t *t, int64_t now)
+{
+	struct pdev *d = lpw_container_of(t, struct pdev, wtimer);
+	if (!d->qhead || reachable(d))
+		return;
+	int rc = d->px->south->wake(d->px->south->ctx, d->dev);
+	if (rc == 0) {
+		LPW_INFO("queue", "%s: woken by SMS (a request waited %u s)", d->cfg->id, d->cfg->sms.wakeup_delay_s);
+		px_event(d, "sms-wakeup", "Registration Update Trigger sent by SMS");
+	} else {
+		LPW_WARN("queue", "%s: wake-up by SMS not sent: %s", d->cfg->id, strerror(-rc));
+	}
+	arm_wake(d);
+}
+
 void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *request)
 {
 	coap_bin_const_t tok = coap_pdu_get_token(request);
@@ -169,6 +195,7 @@ void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *r
 	if (d->qhead != q || !reachable(d) || px_request_in_flight(d)) {
 		persist(d, q); /* only what really waits is written; logged once it is on disk */
 		LPW_INFO("queue", "%s: server request queued (%zu waiting)", d->cfg->id, d->qlen);
+		arm_wake(d);
 	}
 	px_queue_pump(d);
 }
@@ -239,6 +266,7 @@ int px_queue_load(struct pdev *d)
 {
 	d->qtail = &d->qhead;
 	lpw_timer_init(&d->qtimer, on_expiry);
+	lpw_timer_init(&d->wtimer, on_wake);
 	if (!d->px->store)
 		return 0;
 	struct load_ctx c = {.d = d, .now_wall_ms = lpw_clock_wall_s() * 1000};

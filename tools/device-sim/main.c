@@ -10,6 +10,7 @@
 #include "tools/common/parse.h"
 #include "tools/common/sim_shell.h"
 #include "tools/device-sim/client.h"
+#include "tools/device-sim/link_sms.h"
 #include "tools/device-sim/link_udp.h"
 
 #define MAX_DEVICES 4096
@@ -21,16 +22,20 @@ struct sim {
 	size_t count;
 	lpw_devsim_client_t **clients;
 	lpw_devsim_udp_t **links;
+	lpw_devsim_sms_t **sms_links; /* --link sms: one per device on modem-sim's side channel */
 	lpw_oscore_ctx_t **oscore; /* one per device: each has its own sequence numbers and replay window */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: device-sim --link udp --gateway HOST:PORT --bind ADDR [--endpoint EP] [--lifetime S]\n"
+	           "       device-sim --link sms --gateway SIDE_HOST:SIDE_PORT --bind MSISDN [...]\n"
 	           "         [--binding U|UQ] [--count N] [--notify-interval S] [--notify-type con|non|mixed|PATTERN]\n"
 	           "         [--no-retransmit] [--control stdin] [--quiet] [--seed N] [--firmware]\n"
 	           "         [--oscore SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] [--oscore-corrupt-next]]\n"
-	           "With --count N, device i binds ADDR+i and is called EP-i. Events go to stdout as JSON lines;\n"
+	           "With --count N, device i binds ADDR+i (or is MSISDN+i) and is called EP-i. --link sms: the device\n"
+	           "sends and receives through tools/modem-sim's side channel (use --no-retransmit: LwM2M §6.8.3).\n"
+	           "Events go to stdout as JSON lines;\n"
 	           "--quiet keeps only error events. Control lines on stdin: register, update, deregister,\n"
 	           "send PATH, sleep, wake, corrupt-next, quit.\n"
 	           "--notify-type PATTERN: comma-separated con/non, repeating (non,con,con: NON, CON, CON, NON, ...).\n"
@@ -94,6 +99,7 @@ struct opts {
 	size_t count;
 	bool control;
 	const char *oscore; /* SECRET:SALT:SENDER:RECIPIENT[:ID_CONTEXT], all hex */
+	bool sms;           /* --link sms */
 	bool corrupt_next;
 	lpw_devsim_config_t cfg;
 };
@@ -128,7 +134,8 @@ static int parse_option(int ch, char *arg, struct opts *o)
 	unsigned long v;
 	switch (ch) {
 	case 'l':
-		return strcmp(arg, "udp") ? -EINVAL : 0; /* LoRaWAN, SMS and SCEF links plug in here later */
+		o->sms = !strcmp(arg, "sms");
+		return strcmp(arg, "udp") && !o->sms ? -EINVAL : 0; /* LoRaWAN and SCEF links plug in here later */
 	case 'g':
 		return lpw_parse_host_port(arg, &o->gw_host, &o->gw_port);
 	case 'B':
@@ -231,6 +238,44 @@ static int bind_addr(const char *base, size_t i, char *out, size_t cap)
 	return inet_ntop(AF_INET, &a, out, (socklen_t)cap) ? 0 : -EINVAL;
 }
 
+/* MSISDN + i, digits kept (a leading '+' too). */
+static int msisdn_plus(const char *base, size_t i, char *out, size_t cap)
+{
+	const char *d = base[0] == '+' ? base + 1 : base;
+	size_t n = strlen(d);
+	if (n == 0 || n > 15 || strspn(d, "0123456789") != n || n + 2 > cap)
+		return -EINVAL;
+	snprintf(out, cap, "%s", base);
+	char *p = out + (base[0] == '+') + n;
+	for (size_t carry = i; carry && p > out + (base[0] == '+');) {
+		p--;
+		size_t v = (size_t)(*p - '0') + carry;
+		*p = (char)('0' + v % 10);
+		carry = v / 10;
+	}
+	return 0;
+}
+
+/* The link of device i: UDP from ADDR+i, or SMS as MSISDN+i. */
+static int make_link(struct sim *s, const struct opts *o, size_t i, lpw_devsim_link_t *out)
+{
+	char addr[64];
+	if (o->sms) {
+		if (msisdn_plus(o->bind, i, addr, sizeof(addr)) < 0)
+			return -EINVAL;
+		if (!(s->sms_links[i] = lpw_devsim_sms_new(addr, o->gw_host, o->gw_port)))
+			return -EIO;
+		*out = lpw_devsim_sms_link(s->sms_links[i]);
+		return 0;
+	}
+	if (bind_addr(o->bind, i, addr, sizeof(addr)) < 0)
+		return -EINVAL;
+	if (!(s->links[i] = lpw_devsim_udp_new(addr, o->gw_host, o->gw_port)))
+		return -EIO;
+	*out = lpw_devsim_udp_link(s->links[i]);
+	return 0;
+}
+
 /* One context per device from --oscore; NULL (and a message) when malformed. */
 static lpw_oscore_ctx_t *oscore_from_arg(const char *arg)
 {
@@ -246,21 +291,20 @@ static int create_devices(struct sim *s, const struct opts *o)
 	s->clients = calloc(o->count, sizeof(*s->clients));
 	s->links = calloc(o->count, sizeof(*s->links));
 	s->oscore = calloc(o->count, sizeof(*s->oscore));
-	if (!s->clients || !s->links || !s->oscore)
+	s->sms_links = calloc(o->count, sizeof(*s->sms_links));
+	if (!s->clients || !s->links || !s->oscore || !s->sms_links)
 		return -ENOMEM;
 	s->count = o->count; /* every slot starts NULL, so destroy() can free a partial set */
 	for (size_t i = 0; i < o->count; i++) {
-		char addr[64], ep[80];
-		if (bind_addr(o->bind, i, addr, sizeof(addr)) < 0)
-			return -EINVAL;
+		char ep[80];
 		if (o->count == 1)
 			snprintf(ep, sizeof(ep), "%s", o->endpoint);
 		else
 			snprintf(ep, sizeof(ep), "%s-%zu", o->endpoint, i);
-		s->links[i] = lpw_devsim_udp_new(addr, o->gw_host, o->gw_port);
-		if (!s->links[i])
-			return -EIO;
-		lpw_devsim_link_t link = lpw_devsim_udp_link(s->links[i]);
+		lpw_devsim_link_t link;
+		int rc = make_link(s, o, i, &link);
+		if (rc < 0)
+			return rc;
 		lpw_devsim_config_t cfg = o->cfg;
 		cfg.endpoint = ep;
 		cfg.seed = o->cfg.seed + (uint32_t)i * 7919u;
@@ -280,11 +324,14 @@ static void destroy(struct sim *s)
 	for (size_t i = 0; s->clients && s->links && i < s->count; i++) {
 		lpw_devsim_client_free(s->clients[i]);
 		lpw_devsim_udp_free(s->links[i]);
+		if (s->sms_links)
+			lpw_devsim_sms_free(s->sms_links[i]);
 		if (s->oscore)
 			lpw_oscore_ctx_free(s->oscore[i]);
 	}
 	free(s->clients);
 	free(s->links);
+	free(s->sms_links);
 	free(s->oscore);
 }
 

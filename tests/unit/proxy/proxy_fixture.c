@@ -134,7 +134,7 @@ static fx_t *make_fixture(bool stored)
 	fx->loop = lpw_loop_new(fx->clock);
 	assert_non_null(fx->loop);
 	fx->hooks = (lpw_proxy_hooks_t){capture_state, capture_event, fx};
-	fx->south = (lpw_southbound_t){capture_send, fake_traits, fx};
+	fx->south = (lpw_southbound_t){capture_send, fake_traits, fx, NULL};
 	fx->traits = (lpw_binding_traits_t){.max_message_size_now = 1358, .max_message_size = 1358,
 	                                    .proxy_retransmits = true};
 	if (stored) {

@@ -45,8 +45,8 @@ static void test_nothing_enabled(void **state)
 
 static void test_stubs_refuse(void **state)
 {
-	const lpw_binding_kind_t stubs[] = {LPW_BINDING_SMS, LPW_BINDING_NIDD_T8};
-	for (size_t k = 0; k < 2; k++) {
+	const lpw_binding_kind_t stubs[] = {LPW_BINDING_NIDD_T8};
+	for (size_t k = 0; k < 1; k++) {
 		lpw_config_device_t dev = {.id = "x", .binding = stubs[k], .identity = "491701234567"};
 		lpw_config_t cfg = {.devices = &dev, .ndevices = 1};
 		const lpw_binding_desc_t *r = row_of(stubs[k]);
@@ -58,12 +58,26 @@ static void test_stubs_refuse(void **state)
 	}
 }
 
+/* An sms device without bindings.sms turns the binding on, and it refuses to start without its modem. */
+static void test_sms_needs_its_section(void **state)
+{
+	lpw_config_device_t dev = {.id = "x", .binding = LPW_BINDING_SMS, .identity = "491701234567"};
+	lpw_config_t cfg = {.devices = &dev, .ndevices = 1};
+	const lpw_binding_desc_t *r = row_of(LPW_BINDING_SMS);
+	assert_true(r->enabled(&cfg));
+	lpw_binding_env_t env = {.cfg = &cfg};
+	lpw_binding_t b = {0};
+	assert_int_equal(r->create(&env, &b), -EINVAL);
+	assert_null(b.ops);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_nothing_enabled),
 		cmocka_unit_test(test_stubs_refuse),
+		cmocka_unit_test(test_sms_needs_its_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
