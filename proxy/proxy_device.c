@@ -21,7 +21,6 @@ static uint32_t csm_size_of(const struct pdev *d)
 	return px_advertised_size(t.max_message_size);
 }
 
-
 int lpw_proxy_device_add(lpw_proxy_t *px, lpw_device_t *dev)
 {
 	struct pdev *d = calloc(1, sizeof(*d));

@@ -26,9 +26,9 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "tests/unit/common/test_broker.h"
 #include "core/mqtt.h"
 
-#define BROKER "/usr/sbin/mosquitto"
 #define MAX_MSGS 64
 
 /* What one client saw. */
@@ -56,85 +56,14 @@ struct ctx {
 	size_t want_n; /* a_has_wanted: A has seen this many messages */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static uint16_t free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(uint16_t port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 static void broker_stop(struct ctx *c, int sig)
 {
-	if (c->broker <= 0)
-		return;
-	kill(c->broker, sig);
-	for (int i = 0; i < 300 && waitpid(c->broker, NULL, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	if (waitpid(c->broker, NULL, WNOHANG) == 0) {
-		kill(c->broker, SIGKILL);
-		waitpid(c->broker, NULL, 0);
-	}
-	c->broker = 0;
+	tb_broker_stop(&c->broker, sig);
 }
 
 static void broker_start(struct ctx *c)
 {
-	char conf[128], log[128];
-	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", c->dir);
-	snprintf(log, sizeof(log), "%s/mosquitto.log", c->dir);
-	FILE *f = fopen(conf, "w");
-	assert_non_null(f);
-	fprintf(f, "listener %u 127.0.0.1\npersistence false\nlog_dest stderr\nlog_type all\n%s\n", c->port,
-		c->extra_conf[0] ? c->extra_conf : "allow_anonymous true");
-	fclose(f);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test that crashed or timed out */
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(BROKER, "mosquitto", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	c->broker = pid;
-	int64_t deadline = now_ms() + 5000;
-	while (!port_open(c->port)) {
-		if (now_ms() > deadline || waitpid(pid, NULL, WNOHANG) != 0)
-			fail_msg("broker did not start on port %u (see %s)", c->port, log);
-		sleep_ms(20);
-	}
+	c->broker = tb_broker_start(c->dir, c->port, c->extra_conf);
 }
 
 /* ---- hooks ---- */
@@ -189,12 +118,12 @@ static void on_tick(lpw_timer_t *timer, int64_t now)
 /* Turns the loop until pred holds or ms pass; returns pred's final value. Records the longest turn. */
 static bool pump(struct ctx *c, int ms, bool (*pred)(struct ctx *))
 {
-	int64_t deadline = now_ms() + ms;
-	while (!(pred && pred(c)) && now_ms() < deadline) {
-		int64_t t0 = now_ms();
+	int64_t deadline = tb_now_ms() + ms;
+	while (!(pred && pred(c)) && tb_now_ms() < deadline) {
+		int64_t t0 = tb_now_ms();
 		assert_true(lpw_loop_run_once(c->loop, 10) >= 0);
-		if (now_ms() - t0 > c->max_turn_ms)
-			c->max_turn_ms = now_ms() - t0;
+		if (tb_now_ms() - t0 > c->max_turn_ms)
+			c->max_turn_ms = tb_now_ms() - t0;
 	}
 	return pred && pred(c);
 }
@@ -231,7 +160,7 @@ static bool both_down(struct ctx *c)
 
 static int setup(void **state)
 {
-	if (access(BROKER, X_OK) != 0) {
+	if (access(TB_BROKER, X_OK) != 0) {
 		*state = NULL;
 		return 0;
 	}
@@ -245,7 +174,7 @@ static int setup(void **state)
 		return -1;
 	/* A broker started as root drops to the mosquitto user before it reads its password and certificate files. */
 	chmod(c->dir, 0755);
-	c->port = free_port();
+	c->port = tb_free_port();
 	lpw_timer_init(&c->tick, on_tick);
 	*state = c;
 	return 0;

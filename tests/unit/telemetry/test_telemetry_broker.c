@@ -26,9 +26,9 @@
 #include <mosquitto.h>
 
 #include "core/log.h"
+#include "tests/unit/common/test_broker.h"
 #include "gateway/telemetry.h"
 
-#define BROKER "/usr/sbin/mosquitto"
 #define PREFIX "lpwtest"
 #define GW "gw-test"
 #define PASSWORD "pa55-SECRET-w0rd"
@@ -61,85 +61,14 @@ struct ctx {
 	int64_t max_turn_ms;
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
-static uint16_t free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static bool port_open(uint16_t port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
 static void broker_stop(struct ctx *c, int sig)
 {
-	if (c->broker <= 0)
-		return;
-	kill(c->broker, sig);
-	for (int i = 0; i < 300 && waitpid(c->broker, NULL, WNOHANG) == 0; i++)
-		sleep_ms(10);
-	if (waitpid(c->broker, NULL, WNOHANG) == 0) {
-		kill(c->broker, SIGKILL);
-		waitpid(c->broker, NULL, 0);
-	}
-	c->broker = 0;
+	tb_broker_stop(&c->broker, sig);
 }
 
 static void broker_start(struct ctx *c)
 {
-	char conf[128], log[128];
-	snprintf(conf, sizeof(conf), "%s/mosquitto.conf", c->dir);
-	snprintf(log, sizeof(log), "%s/mosquitto.log", c->dir);
-	FILE *f = fopen(conf, "w");
-	assert_non_null(f);
-	fprintf(f, "listener %u 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
-		   "log_type all\n", c->port);
-	fclose(f);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test that crashed or timed out */
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execl(BROKER, "mosquitto", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	c->broker = pid;
-	int64_t deadline = now_ms() + 5000;
-	while (!port_open(c->port)) {
-		if (now_ms() > deadline || waitpid(pid, NULL, WNOHANG) != 0)
-			fail_msg("broker did not start on port %u (see %s)", c->port, log);
-		sleep_ms(20);
-	}
+	c->broker = tb_broker_start(c->dir, c->port, NULL);
 }
 
 static void sub_on_connect(struct mosquitto *m, void *arg, int rc)
@@ -186,11 +115,11 @@ static void on_tick(lpw_timer_t *timer, int64_t now)
 /* Turns our loop (and the subscriber's) until pred holds or ms pass; returns pred's final value. */
 static bool pump(struct ctx *c, int ms, bool (*pred)(struct ctx *))
 {
-	int64_t deadline = now_ms() + ms;
-	while (!(pred && pred(c)) && now_ms() < deadline) {
-		int64_t t0 = now_ms();
+	int64_t deadline = tb_now_ms() + ms;
+	while (!(pred && pred(c)) && tb_now_ms() < deadline) {
+		int64_t t0 = tb_now_ms();
 		assert_true(lpw_loop_run_once(c->loop, 10) >= 0);
-		int64_t turn = now_ms() - t0;
+		int64_t turn = tb_now_ms() - t0;
 		if (turn > c->max_turn_ms)
 			c->max_turn_ms = turn;
 		if (c->sub)
@@ -304,7 +233,7 @@ static int setup(void **state)
 	struct ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -1;
-	if (access(BROKER, X_OK) != 0) {
+	if (access(TB_BROKER, X_OK) != 0) {
 		free(c);
 		*state = NULL;
 		return 0;
@@ -314,7 +243,7 @@ static int setup(void **state)
 	c->loop = c->clock ? lpw_loop_new(c->clock) : NULL;
 	if (!mkdtemp(c->dir) || !c->loop)
 		return -1;
-	c->port = free_port();
+	c->port = tb_free_port();
 	lpw_timer_init(&c->tick, on_tick);
 	*state = c;
 	return 0;
