@@ -16,7 +16,7 @@
 struct json_t; /* jansson's json_t: sources fill in JSON without this header needing jansson */
 
 /* A module's own counters for the stats payload: report adds members to obj, an object that telemetry publishes
- * as stats.<name>. Called from the loop. (A binding's report op takes this role once bindings have one.) */
+ * as stats.<name>. Called from the loop. The bindings' report ops are one source, "bindings" (gateway.c). */
 typedef struct {
 	const char *name; /* static storage */
 	void (*report)(void *arg, struct json_t *obj);

@@ -254,8 +254,10 @@ static int start(gateway_t *g)
 	if (!g->proxy)
 		return -ENOMEM;
 	lpw_router_set_northbound(g->router, lpw_proxy_northbound(g->proxy));
-	if (g->telemetry) /* each binding's report op (SMS: modem state, signal, registration) in the stats */
-		lpw_telemetry_set_stats_extra(g->telemetry, report_bindings, g->router);
+	/* each binding's report op (SMS: modem state, signal, registration) as stats.bindings */
+	lpw_stats_source_t bindings = {.name = "bindings", .report = report_bindings, .arg = g->router};
+	if (g->router && lpw_stats_add_source(&g->stats, &bindings) < 0)
+		LPW_WARN("gateway", "no stats slot left for the bindings' reports");
 	if ((rc = start_bindings(g)) < 0 || (rc = gw_devices_start(g)) < 0)
 		return rc;
 	LPW_NOTICE("gateway", "lpwagw %s started: gateway %s, %zu devices, %zu servers", LPW_VERSION, g->cfg->gateway_id,
@@ -271,6 +273,7 @@ static void stop(gateway_t *g)
 	if (g->devtab && g->router && g->proxy)
 		gw_devices_stop(g);
 	lpw_proxy_free(g->proxy);
+	lpw_stats_del_source(&g->stats, g->router);
 	lpw_router_free(g->router);
 	lpw_devtab_free(g->devtab);
 	lpw_telemetry_free(g->telemetry);

@@ -42,8 +42,6 @@ struct lpw_telemetry {
 	lpw_mqtt_t *mqtt;      /* the broker connection; NULL only while being rebuilt */
 	bool stopped;          /* lpw_telemetry_stop ran: no more publishing, no reconnects */
 	lpw_timer_t stats_timer;
-	void (*stats_extra)(void *arg, json_t *obj); /* lpw_telemetry_set_stats_extra */
-	void *stats_extra_arg;
 	int64_t started_ms;    /* loop clock, for uptime */
 	int64_t started_wall_s;
 	uint64_t dropped;
@@ -126,14 +124,7 @@ static int add_sources(json_t *root, const lpw_stats_t *s)
 	return 0;
 }
 
-static json_t *stats_object(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped);
-
 char *lpw_telemetry_build_stats(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped)
-{
-	return dump_and_free(stats_object(stats, uptime_s, telemetry_dropped));
-}
-
-static json_t *stats_object(const lpw_stats_t *stats, int64_t uptime_s, uint64_t telemetry_dropped)
 {
 	static const lpw_stats_t zero;
 	const lpw_stats_t *s = stats ? stats : &zero;
@@ -163,7 +154,7 @@ static json_t *stats_object(const lpw_stats_t *stats, int64_t uptime_s, uint64_t
 		json_decref(root);
 		root = NULL;
 	}
-	return root;
+	return dump_and_free(root);
 }
 
 char *lpw_telemetry_build_event(int64_t time_s, const char *type, const char *device, const char *detail)
@@ -353,13 +344,7 @@ static void stats_fired(lpw_timer_t *timer, int64_t now_ms)
 		t->dropped++;
 		return;
 	}
-	json_t *obj = stats_object(t->stats, (now_ms - t->started_ms) / 1000, t->dropped);
-	json_t *extra = obj && t->stats_extra ? json_object() : NULL;
-	if (extra) { /* the bindings' own figures (e.g. the SMS modem's signal quality) */
-		t->stats_extra(t->stats_extra_arg, extra);
-		json_object_set_new(obj, "bindings", extra);
-	}
-	char *payload = dump_and_free(obj);
+	char *payload = lpw_telemetry_build_stats(t->stats, (now_ms - t->started_ms) / 1000, t->dropped);
 	if (!payload || publish(t, "stats", NULL, payload, QOS_STREAM, false, NULL) < 0)
 		t->dropped++;
 	free(payload);
@@ -543,8 +528,3 @@ int lpw_telemetry_device_state(lpw_telemetry_t *t, const char *device_id, const 
 	return 0;
 }
 
-void lpw_telemetry_set_stats_extra(lpw_telemetry_t *t, void (*add)(void *arg, json_t *obj), void *arg)
-{
-	t->stats_extra = add;
-	t->stats_extra_arg = arg;
-}

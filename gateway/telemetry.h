@@ -49,10 +49,6 @@ void lpw_telemetry_free(lpw_telemetry_t *t);
 int lpw_telemetry_reconfigure(lpw_telemetry_t *t, const lpw_telemetry_config_t *cfg)
 	__attribute__((warn_unused_result));
 
-/* add(arg, obj) fills obj, published as "bindings" in each stats message (the router's per-binding reports:
- * lpw_router_report). NULL = none. */
-void lpw_telemetry_set_stats_extra(lpw_telemetry_t *t, void (*add)(void *arg, json_t *obj), void *arg);
-
 /* True once the broker has accepted the connection (CONNACK), until it is lost. */
 bool lpw_telemetry_connected(const lpw_telemetry_t *t);
 
