@@ -192,12 +192,17 @@ static void learn_backhaul(lw_ns_udp_t *ns, uint64_t eui, int64_t rtt_ms)
 /* The latest loop time a PULL_RESP for window w (0: RX1, 1: RX2) may leave. The device opens the window D after
  * its uplink ended on air; we heard the uplink one backhaul delay after that, and the PULL_RESP needs another to
  * reach the forwarder, which wants it a margin ahead. */
+/* When window w (0: RX1, 1: RX2) opens after the uplink: RECEIVE_DELAY1/2, or JOIN_ACCEPT_DELAY1/2. */
+static int64_t window_delay(int w, bool join)
+{
+	return w ? (join ? LW_JOIN_ACCEPT_DELAY2_MS : LW_RECEIVE_DELAY2_MS)
+	         : (join ? LW_JOIN_ACCEPT_DELAY1_MS : LW_RECEIVE_DELAY1_MS);
+}
+
 static int64_t window_cutoff(lw_ns_udp_t *ns, const struct dev *d, int w, bool join)
 {
-	int64_t delay = w ? (join ? LW_JOIN_ACCEPT_DELAY2_MS : LW_RECEIVE_DELAY2_MS)
-	                  : (join ? LW_JOIN_ACCEPT_DELAY1_MS : LW_RECEIVE_DELAY1_MS);
 	int64_t margin = w ? LW_NS_RX2_MARGIN_MS : LW_NS_RX1_MARGIN_MS;
-	return d->rx_at_ms + delay - 2 * backhaul_ms(ns, d->path.eui) - margin;
+	return d->rx_at_ms + window_delay(w, join) - 2 * backhaul_ms(ns, d->path.eui) - margin;
 }
 
 /* The window a downlink of len bytes can still make now, from first_window on: RX1 (or JOIN_ACCEPT_DELAY1),
@@ -228,8 +233,7 @@ static int pick_window(lw_ns_udp_t *ns, const struct dev *d, size_t len, bool jo
 			rc = -EAGAIN;
 			continue;
 		}
-		*out_off = w ? (join ? LW_JOIN_ACCEPT_DELAY2_MS : LW_RECEIVE_DELAY2_MS)
-		             : (join ? LW_JOIN_ACCEPT_DELAY1_MS : LW_RECEIVE_DELAY1_MS);
+		*out_off = window_delay(w, join);
 		*out_freq = freq;
 		*out_dr = dr;
 		*out_window = w;
