@@ -2,11 +2,11 @@
  * bad files (tests/unit/config/bad, each with "# expect:" lines), the validators and the SIGHUP diff. */
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "tests/unit/common/test_tmpdir.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,14 +33,9 @@ static int make_tmpdir(void **state)
 	return mkdtemp(tmpdir) ? 0 : -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int remove_tmpdir(void **state)
 {
-	return nftw(tmpdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return lpw_test_rmtree(tmpdir);
 }
 
 static void write_file(const char *name, mode_t mode, const char *fmt, ...)

@@ -18,6 +18,7 @@
 #include "bindings/lorawan/lw_frame.h"
 #include "bindings/lorawan/lw_session.h"
 #include "core/store.h"
+#include "tests/unit/common/test_tmpdir.h"
 
 #define DEV "dev-1"
 #define ADDR 0x26011BDAu
@@ -49,10 +50,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	char cmd[128];
 	lpw_store_close(fx->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	int rc = system(cmd);
+	int rc = lpw_test_rmtree(fx->dir);
 	free(fx);
 	return rc == 0 ? 0 : -1;
 }

@@ -24,6 +24,7 @@
 #include "bindings/lorawan/lw_ns_udp.h"
 #include "hal/pktfwd.h"
 #include "tests/unit/common/test_host.h"
+#include "tests/unit/common/test_tmpdir.h"
 
 #define EUI_A 0xAAAAAAAAAAAAAAAAULL
 #define EUI_B 0xBBBBBBBBBBBBBBBBULL
@@ -186,12 +187,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct env *e = *state;
-	char cmd[128];
 	stop_ns(e);
 	lpw_loop_free(e->loop);
 	lpw_clock_free(e->clk);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	int rc = system(cmd);
+	int rc = lpw_test_rmtree(e->dir);
 	free(e);
 	return rc == 0 ? 0 : -1;
 }

@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 
 #include "core/log.h"
 #include "tests/unit/common/test_broker.h"
+#include "tests/unit/common/test_tmpdir.h"
 #include "core/mqtt.h"
 
 #define MAX_MSGS 64
@@ -180,11 +180,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static int teardown(void **state)
 {
 	struct ctx *c = *state;
@@ -194,7 +189,7 @@ static int teardown(void **state)
 	lpw_mqtt_free(c->b);
 	broker_stop(c, SIGTERM);
 	if (getenv("LPW_KEEP_TMP") == NULL)
-		nftw(c->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+		lpw_test_rmtree(c->dir);
 	lpw_loop_timer_clear(c->loop, &c->tick);
 	lpw_loop_free(c->loop);
 	lpw_clock_free(c->clock);

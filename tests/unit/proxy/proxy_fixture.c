@@ -12,6 +12,7 @@
 
 #include "proxy/coap_codec.h"
 #include "proxy/pdu_util.h"
+#include "tests/unit/common/test_tmpdir.h"
 
 static int capture_send(void *arg, lpw_device_t *dev, const lpw_downlink_t *dl)
 {
@@ -174,9 +175,7 @@ int fx_teardown(void **state)
 	stop_proxy(fx);
 	if (fx->store) {
 		lpw_store_close(fx->store);
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->state_dir);
-		if (system(cmd) != 0)
+		if (lpw_test_rmtree(fx->state_dir) != 0)
 			print_error("cannot remove %s\n", fx->state_dir);
 	}
 	size_t leaked = fake_link_count(); /* the proxy must free every link it made */
