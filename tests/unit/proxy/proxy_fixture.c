@@ -346,3 +346,41 @@ const fx_event_t *fx_event(const fx_t *fx, const char *type)
 			return &fx->events[i];
 	return NULL;
 }
+
+/* POST /rd?ep=node1&lt=300&lwm2m=1.1&b=U with a link-format object list, as a device sends it. */
+coap_pdu_t *fx_register_pdu(coap_pdu_type_t type, uint16_t mid, const uint8_t *tok, size_t toklen)
+{
+	coap_pdu_t *p = fx_pdu(type, COAP_REQUEST_CODE_POST, mid, tok, toklen);
+	fx_add_opt(p, COAP_OPTION_URI_PATH, "rd");
+	fx_add_uint_opt(p, COAP_OPTION_CONTENT_FORMAT, FX_CF_LINK_FORMAT);
+	fx_add_opt(p, COAP_OPTION_URI_QUERY, "ep=node1");
+	fx_add_opt(p, COAP_OPTION_URI_QUERY, "lt=300");
+	fx_add_opt(p, COAP_OPTION_URI_QUERY, "lwm2m=1.1");
+	fx_add_opt(p, COAP_OPTION_URI_QUERY, "b=U");
+	fx_add_payload(p, FX_REG_PAYLOAD);
+	return p;
+}
+
+/* The server's answer to the request it received as `req` (same token). */
+coap_pdu_t *fx_server_answer(const coap_pdu_t *req, coap_pdu_code_t code)
+{
+	coap_bin_const_t t = coap_pdu_get_token(req);
+	return fx_pdu(COAP_MESSAGE_CON, code, 0, t.s, t.length);
+}
+
+/* Device registers on plain/a and the server answers 2.01 rd/5. Returns the link. */
+lpw_uplink_t *fx_register_plain(fx_t *fx)
+{
+	const uint8_t tok = 0xAB;
+	lpw_uplink_t *a = fx_link_up(fx, FX_DEV_PLAIN, "a");
+	coap_pdu_t *reg = fx_register_pdu(COAP_MESSAGE_CON, 0x1234, &tok, 1);
+	assert_int_equal(fx_uplink(fx, FX_DEV_PLAIN, reg), 0);
+	coap_delete_pdu(reg);
+	assert_int_equal(fake_link_nsent(a), 1);
+	coap_pdu_t *r = fx_server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CREATED);
+	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "rd");
+	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "5");
+	fake_link_server_response(a, r);
+	coap_delete_pdu(r);
+	return a;
+}

@@ -101,6 +101,16 @@ void fx_assert_payload(const coap_pdu_t *pdu, const uint8_t *data, size_t len);
 void fx_assert_same_payload(const coap_pdu_t *a, const coap_pdu_t *b);
 int fx_observe(const coap_pdu_t *pdu); /* Observe value, -1 when absent */
 
+/* A device's Register and the server's side of it. */
+#define FX_CF_LINK_FORMAT 40
+#define FX_REG_PAYLOAD "</1/0>,</3/0>,</5/0>"
+/* POST /rd?ep=node1&lt=300&lwm2m=1.1&b=U with FX_REG_PAYLOAD, as a device sends it. */
+coap_pdu_t *fx_register_pdu(coap_pdu_type_t type, uint16_t mid, const uint8_t *tok, size_t toklen);
+/* The server's answer to the request it received as req (same token). */
+coap_pdu_t *fx_server_answer(const coap_pdu_t *req, coap_pdu_code_t code);
+/* Device plain registers on server a (its link brought UP) and the server answers 2.01 /rd/5. Returns the link. */
+lpw_uplink_t *fx_register_plain(fx_t *fx);
+
 /* The first recorded event of this type, or NULL. */
 const fx_event_t *fx_event(const fx_t *fx, const char *type);
 

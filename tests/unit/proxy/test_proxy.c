@@ -15,28 +15,11 @@
 #include "proxy/pdu_util.h"
 #include "tests/unit/proxy/proxy_fixture.h"
 
-#define CF_LINK_FORMAT 40
-#define REG_PAYLOAD "</1/0>,</3/0>,</5/0>"
-
 static const char *const RD[] = {"rd"};
 static const char *const RD5[] = {"rd", "5"};
 static const char *const RD9[] = {"rd", "9"};
 static const char *const OBJ30[] = {"3", "0"};
 static const char *const DP[] = {"dp"};
-
-/* POST /rd?ep=node1&lt=300&lwm2m=1.1&b=U with a link-format object list, as a device sends it. */
-static coap_pdu_t *register_pdu(coap_pdu_type_t type, uint16_t mid, const uint8_t *tok, size_t toklen)
-{
-	coap_pdu_t *p = fx_pdu(type, COAP_REQUEST_CODE_POST, mid, tok, toklen);
-	fx_add_opt(p, COAP_OPTION_URI_PATH, "rd");
-	fx_add_uint_opt(p, COAP_OPTION_CONTENT_FORMAT, CF_LINK_FORMAT);
-	fx_add_opt(p, COAP_OPTION_URI_QUERY, "ep=node1");
-	fx_add_opt(p, COAP_OPTION_URI_QUERY, "lt=300");
-	fx_add_opt(p, COAP_OPTION_URI_QUERY, "lwm2m=1.1");
-	fx_add_opt(p, COAP_OPTION_URI_QUERY, "b=U");
-	fx_add_payload(p, REG_PAYLOAD);
-	return p;
-}
 
 /* A POST to a path of one or two segments with a text payload (Send, Update, ...). */
 static coap_pdu_t *post_pdu(coap_pdu_type_t type, uint16_t mid, uint8_t tok, const char *seg1, const char *seg2,
@@ -51,37 +34,13 @@ static coap_pdu_t *post_pdu(coap_pdu_type_t type, uint16_t mid, uint8_t tok, con
 	return p;
 }
 
-/* The server's answer to the request it received as `req` (same token). */
-static coap_pdu_t *server_answer(const coap_pdu_t *req, coap_pdu_code_t code)
-{
-	coap_bin_const_t t = coap_pdu_get_token(req);
-	return fx_pdu(COAP_MESSAGE_CON, code, 0, t.s, t.length);
-}
-
-/* Device registers on plain/a and the server answers 2.01 rd/5. Returns the link. */
-static lpw_uplink_t *register_plain(fx_t *fx)
-{
-	const uint8_t tok = 0xAB;
-	lpw_uplink_t *a = fx_link_up(fx, FX_DEV_PLAIN, "a");
-	coap_pdu_t *reg = register_pdu(COAP_MESSAGE_CON, 0x1234, &tok, 1);
-	assert_int_equal(fx_uplink(fx, FX_DEV_PLAIN, reg), 0);
-	coap_delete_pdu(reg);
-	assert_int_equal(fake_link_nsent(a), 1);
-	coap_pdu_t *r = server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CREATED);
-	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "rd");
-	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "5");
-	fake_link_server_response(a, r);
-	coap_delete_pdu(r);
-	return a;
-}
-
 /* 1. device -> server: options and payload byte-identical, a new token; the answer piggybacked with MID/token. */
 static void test_device_request_framing(void **state)
 {
 	fx_t *fx = *state;
 	const uint8_t tok = 0xAB;
 	lpw_uplink_t *a = fx_link_up(fx, FX_DEV_PLAIN, "a");
-	coap_pdu_t *reg = register_pdu(COAP_MESSAGE_CON, 0x1234, &tok, 1);
+	coap_pdu_t *reg = fx_register_pdu(COAP_MESSAGE_CON, 0x1234, &tok, 1);
 
 	assert_int_equal(fx_uplink(fx, FX_DEV_PLAIN, reg), 0);
 	assert_int_equal(fake_link_nsent(a), 1);
@@ -95,7 +54,7 @@ static void test_device_request_framing(void **state)
 	assert_int_equal(fx->ndown, 0);
 	assert_int_equal(fx->stats.msgs_up[LPW_BINDING_NIDD_SGI], 1);
 
-	coap_pdu_t *r = server_answer(up, COAP_RESPONSE_CODE_CREATED);
+	coap_pdu_t *r = fx_server_answer(up, COAP_RESPONSE_CODE_CREATED);
 	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "rd");
 	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "5");
 	fake_link_server_response(a, r);
@@ -119,7 +78,7 @@ static void test_device_request_framing(void **state)
 	up = fake_link_sent(a, 1);
 	fx_assert_same_options(up, non);
 	fx_assert_same_payload(up, non);
-	r = server_answer(up, COAP_RESPONSE_CODE_CHANGED);
+	r = fx_server_answer(up, COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(a, r);
 	coap_delete_pdu(r);
 	assert_int_equal(fx->ndown, 2);
@@ -218,7 +177,7 @@ static void test_duplicates(void **state)
 	assert_int_equal(fx->ndown, 0);
 	assert_int_equal(fx->stats.duplicates, 1);
 
-	coap_pdu_t *r = server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CHANGED);
+	coap_pdu_t *r = fx_server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(a, r);
 	coap_delete_pdu(r);
 	assert_int_equal(fx->ndown, 1);
@@ -273,7 +232,7 @@ static void test_ping_and_malformed(void **state)
 static void test_reregister_on_reconnect(void **state)
 {
 	fx_t *fx = *state;
-	lpw_uplink_t *a = register_plain(fx);
+	lpw_uplink_t *a = fx_register_plain(fx);
 	assert_int_equal(fx->ndown, 1);
 
 	fake_link_set_state(a, LPW_LINK_DOWN, 0, "connection closed by the server");
@@ -298,7 +257,7 @@ static void test_reregister_on_reconnect(void **state)
 	             memcmp(coap_pdu_get_token(rereg).s, coap_pdu_get_token(fake_link_sent(a, 0)).s,
 	                    coap_pdu_get_token(rereg).length) == 0);
 
-	coap_pdu_t *r = server_answer(rereg, COAP_RESPONSE_CODE_CREATED);
+	coap_pdu_t *r = fx_server_answer(rereg, COAP_RESPONSE_CODE_CREATED);
 	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "rd");
 	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "9");
 	fake_link_server_response(a, r);
@@ -312,7 +271,7 @@ static void test_reregister_on_reconnect(void **state)
 	fx_assert_path(up_send, COAP_OPTION_URI_PATH, DP, 1);
 	fx_assert_same_payload(up_send, send);
 
-	r = server_answer(up_upd, COAP_RESPONSE_CODE_CHANGED);
+	r = fx_server_answer(up_upd, COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(a, r);
 	coap_delete_pdu(r);
 	assert_int_equal(fx->ndown, 2);
@@ -366,7 +325,7 @@ static void test_oscore(void **state)
 	fx_assert_same_options(fake_link_sent(a, 0), p1);
 	fx_assert_same_payload(fake_link_sent(a, 0), p1);
 	/* the protected response carries an empty OSCORE option: it must reach the device as such */
-	coap_pdu_t *r = server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CHANGED);
+	coap_pdu_t *r = fx_server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CHANGED);
 	assert_true(coap_add_option(r, COAP_OPTION_OSCORE, 0, NULL) > 0);
 	fx_add_payload(r, "enc");
 	fake_link_server_response(a, r);
@@ -381,7 +340,7 @@ static void test_oscore(void **state)
 	assert_int_equal(fake_link_nsent(a), 2);
 	assert_oscore_option(fake_link_sent(a, 1), NULL, 0);
 	fx_assert_same_payload(fake_link_sent(a, 1), p2);
-	r = server_answer(fake_link_sent(a, 1), COAP_RESPONSE_CODE_CHANGED);
+	r = fx_server_answer(fake_link_sent(a, 1), COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(a, r);
 	coap_delete_pdu(r);
 
@@ -596,7 +555,7 @@ static void test_routing(void **state)
 	assert_int_equal(fake_link_nsent(bs), 1);
 
 	/* the bootstrap server's answer goes back to the device */
-	coap_pdu_t *r = server_answer(fake_link_sent(bs, 0), COAP_RESPONSE_CODE_CHANGED);
+	coap_pdu_t *r = fx_server_answer(fake_link_sent(bs, 0), COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(bs, r);
 	coap_delete_pdu(r);
 	coap_pdu_t *ack = fx_last_down(fx);
@@ -636,14 +595,14 @@ static void test_inflight_resent_after_reconnect(void **state)
 	assert_int_equal(fake_link_nsent(a), 1);
 	fake_link_set_state(a, LPW_LINK_DOWN, 0, NULL);
 	/* the old session's answer can no longer arrive; a stale one is ignored */
-	coap_pdu_t *stale = server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CHANGED);
+	coap_pdu_t *stale = fx_server_answer(fake_link_sent(a, 0), COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(a, stale);
 	assert_int_equal(fx->ndown, 0);
 	fake_link_set_state(a, LPW_LINK_UP, 1, NULL); /* not registered: nothing of the gateway's own */
 	assert_int_equal(fake_link_nsent(a), 2);
 	fx_assert_same_options(fake_link_sent(a, 1), req);
 	fx_assert_same_payload(fake_link_sent(a, 1), req);
-	coap_pdu_t *r = server_answer(fake_link_sent(a, 1), COAP_RESPONSE_CODE_CHANGED);
+	coap_pdu_t *r = fx_server_answer(fake_link_sent(a, 1), COAP_RESPONSE_CODE_CHANGED);
 	fake_link_server_response(a, r);
 	assert_int_equal(fx->ndown, 1);
 	coap_pdu_t *ack = fx_last_down(fx);

@@ -13,28 +13,6 @@
 #include "core/clock.h"
 #include "tests/unit/proxy/proxy_fixture.h"
 
-/* The device "plain" registers at server a (lt=300) and the server answers 2.01 /rd/5. */
-static lpw_uplink_t *register_plain(fx_t *fx)
-{
-	const uint8_t tok = 0xAB;
-	lpw_uplink_t *a = fx_link_up(fx, FX_DEV_PLAIN, "a");
-	coap_pdu_t *reg = fx_pdu(COAP_MESSAGE_CON, COAP_REQUEST_CODE_POST, 0x1234, &tok, 1);
-	fx_add_opt(reg, COAP_OPTION_URI_PATH, "rd");
-	fx_add_opt(reg, COAP_OPTION_URI_QUERY, "ep=node1");
-	fx_add_opt(reg, COAP_OPTION_URI_QUERY, "lt=300");
-	fx_add_payload(reg, "</3/0>");
-	assert_int_equal(fx_uplink(fx, FX_DEV_PLAIN, reg), 0);
-	coap_delete_pdu(reg);
-	coap_bin_const_t t = coap_pdu_get_token(fake_link_sent(a, fake_link_nsent(a) - 1));
-	coap_pdu_t *r = fx_pdu(COAP_MESSAGE_CON, COAP_RESPONSE_CODE_CREATED, 0, t.s, t.length);
-	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "rd");
-	fx_add_opt(r, COAP_OPTION_LOCATION_PATH, "5");
-	fake_link_server_response(a, r);
-	coap_delete_pdu(r);
-	assert_true(fx->last_registered);
-	return a;
-}
-
 /* Server GET /3/0 on link; returns the device token of the CON carried to the device (4 bytes). */
 static uint32_t carried_token(fx_t *fx, lpw_uplink_t *link, uint8_t server_tok)
 {
@@ -57,7 +35,8 @@ static uint32_t carried_token(fx_t *fx, lpw_uplink_t *link, uint8_t server_tok)
 static void test_restored_registration_connects_at_start(void **state)
 {
 	fx_t *fx = *state;
-	register_plain(fx);
+	fx_register_plain(fx);
+	assert_true(fx->last_registered);
 	fx_restart(fx);
 	lpw_uplink_t *a = fx_link(fx, FX_DEV_PLAIN, "a");
 	assert_int_equal(fake_link_connects(a), 1);
@@ -73,7 +52,8 @@ static void test_restored_registration_connects_at_start(void **state)
 static void test_expired_registration_dropped(void **state)
 {
 	fx_t *fx = *state;
-	register_plain(fx);
+	fx_register_plain(fx);
+	assert_true(fx->last_registered);
 	/* the server last renewed it 13 minutes ago; its lifetime is 300 s */
 	assert_int_equal(lpw_store_put_u64(fx->store, "plain", "reg-at/a", (uint64_t)(lpw_clock_wall_s() - 780)), 0);
 	fx_restart(fx);
