@@ -1,5 +1,6 @@
 /* Pure validators for configuration values: names, hosts, URIs, binding identities, hex keys, files. */
 #include "config/config_internal.h"
+#include "core/hex.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -203,39 +204,17 @@ int lpw_config_check_external_id(const char *text, const char **why)
 	return lpw_config_check_host(at + 1, why) ? (*why = "has an invalid domain", -EINVAL) : 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 int lpw_config_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *out_len, const char **why)
 {
 	size_t len = strlen(hex);
-	if (len == 0) {
-		*why = "is empty";
-		return -EINVAL;
-	}
-	if (len % 2) {
-		*why = "has an odd number of hex digits";
-		return -EINVAL;
-	}
-	if (len / 2 > cap) {
-		*why = "is too long";
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
-		if (hi < 0 || lo < 0) {
-			*why = "contains a character that is not a hex digit";
-			return -EINVAL;
-		}
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	*out_len = len / 2;
-	return 0;
+	int rc = len ? lpw_hex_decode(hex, len, out, cap, out_len) : -EINVAL;
+	if (rc == 0)
+		return 0;
+	*why = !len ? "is empty"
+	       : len % 2 ? "has an odd number of hex digits"
+	       : rc == -ENOSPC ? "is too long"
+	       : "contains a character that is not a hex digit";
+	return -EINVAL;
 }
 
 int lpw_config_check_file(const char *path, bool secret, mode_t *out_mode)

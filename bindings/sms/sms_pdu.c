@@ -1,5 +1,6 @@
 /* SMS PDU codec: TS 23.040 §9.2 TPDUs, §9.1.2.5 addresses, §9.2.3.24 user data headers, TS 23.038 §4 DCS. */
 #include "bindings/sms/sms_pdu.h"
+#include "core/hex.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -751,29 +752,7 @@ int lpw_sms_hex_encode(const uint8_t *data, size_t n, char *out, size_t cap)
 	return (int)(2 * n);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int lpw_sms_hex_decode(const char *hex, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
-	if (n % 2)
-		return -EINVAL;
-	if (n / 2 > cap)
-		return -ENOSPC;
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	*out_len = n / 2;
-	return 0;
+	return lpw_hex_decode(hex, n, out, cap, out_len);
 }

@@ -1,5 +1,6 @@
 /* Small parsers the test tools share: command-line values (numbers, HOST:PORT, hex) and reason strings. */
 #include "tools/common/parse.h"
+#include "core/hex.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -55,25 +56,11 @@ int lpw_parse_host_port(char *arg, const char **out_host, uint16_t *out_port)
 
 int lpw_parse_hex_digit(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return lpw_hex_digit(c);
 }
 
 int lpw_parse_hex(const char *s, size_t n, uint8_t *out, size_t cap, size_t *out_len)
 {
-	if (n % 2 || n / 2 > cap)
-		return -EINVAL;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = lpw_parse_hex_digit(s[2 * i]), lo = lpw_parse_hex_digit(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*out_len = n / 2;
-	return 0;
+	int rc = lpw_hex_decode(s, n, out, cap, out_len);
+	return rc == -ENOSPC ? -EINVAL : rc; /* the tools report one kind of bad value */
 }
