@@ -54,7 +54,7 @@ static void fmt_time(int64_t wall_s, char *buf, size_t size)
 static int cmd_status(gateway_t *g, const lpw_ctl_cmd_t *cmd, FILE *out)
 {
 	int64_t uptime = (lpw_loop_now(g->loop) - g->started_ms) / 1000;
-	char *stats = lpw_telemetry_build_stats(&g->stats, uptime, lpw_telemetry_dropped(g->telemetry));
+	char *stats = gw_stats_payload(g);
 	json_t *st = stats ? json_loads(stats, 0, NULL) : NULL;
 	free(stats);
 	if (!st)

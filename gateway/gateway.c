@@ -218,6 +218,24 @@ static int setup_signals(gateway_t *g)
 	return lpw_loop_add_fd(g->loop, g->sigfd, EPOLLIN, on_signal, g);
 }
 
+char *gw_stats_payload(void *arg)
+{
+	gateway_t *g = arg;
+	int64_t uptime = (lpw_loop_now(g->loop) - g->started_ms) / 1000;
+	return lpw_telemetry_build_stats(&g->stats, uptime, lpw_telemetry_dropped(g->telemetry));
+}
+
+/* The Prometheus endpoint (issue 14 item 5), off unless metrics.enabled. */
+static int start_metrics(gateway_t *g)
+{
+	const lpw_config_metrics_t *c = &g->cfg->metrics;
+	if (!c->enabled)
+		return 0;
+	lpw_metrics_config_t mc = {.listen = c->listen, .port = c->port, .snapshot = gw_stats_payload, .arg = g};
+	g->metrics = lpw_metrics_new(g->loop, &mc);
+	return g->metrics ? 0 : -EADDRNOTAVAIL;
+}
+
 /* lpwagw-ctl's socket (issue 14 item 4), when configured; bound after the devices so every command sees them. */
 static int start_control(gateway_t *g)
 {
@@ -278,7 +296,7 @@ static int start(gateway_t *g)
 		LPW_WARN("gateway", "no stats slot left for the bindings' reports");
 	if ((rc = start_bindings(g)) < 0 || (rc = gw_devices_start(g)) < 0)
 		return rc;
-	if ((rc = start_control(g)) < 0)
+	if ((rc = start_control(g)) < 0 || (rc = start_metrics(g)) < 0)
 		return rc;
 	LPW_NOTICE("gateway", "lpwagw %s started: gateway %s, %zu devices, %zu servers", LPW_VERSION, g->cfg->gateway_id,
 	           lpw_devtab_count(g->devtab), g->cfg->nservers);
@@ -291,6 +309,7 @@ static void stop(gateway_t *g)
 	if (g->telemetry)
 		lpw_telemetry_stop(g->telemetry);
 	lpw_control_free(g->control);
+	lpw_metrics_free(g->metrics);
 	if (g->devtab && g->router && g->proxy)
 		gw_devices_stop(g);
 	lpw_proxy_free(g->proxy);
