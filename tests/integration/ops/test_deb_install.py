@@ -33,6 +33,7 @@ def in_root(cmd, check=True):
     script = (f"set -e; mount --make-rprivate /; "
               f"mount -t overlay overlay -o lowerdir=/usr,upperdir={UPPER},workdir={OVLWORK} {ROOT}/usr; "
               f"mount --bind /dev/null {ROOT}/dev/null; "
+              f"mount -t proc proc {ROOT}/proc; "  # the sanitizers read /proc/self (ASan builds)
               f"exec chroot {ROOT} /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c '{cmd}'")
     r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300)
     if check:
