@@ -208,12 +208,26 @@ static void on_idle(lpw_timer_t *timer, int64_t now_ms)
 	client_close(lpw_container_of(timer, struct client, idle));
 }
 
+/* The peer's supplementary groups (Linux 4.13 SO_PEERGROUPS): an operator is usually in the daemon's group as a
+ * supplementary one, which SO_PEERCRED's gid does not show. */
+static bool in_peer_groups(int fd, gid_t gid)
+{
+	gid_t groups[64];
+	socklen_t len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false; /* more than 64 groups (ERANGE) or an old kernel: the primary gid still counts */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 static bool peer_allowed(const lpw_control_t *ctl, int fd, struct ucred *out)
 {
 	socklen_t len = sizeof(*out);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, &len) < 0)
 		return false;
-	return out->uid == 0 || out->uid == ctl->uid || out->gid == ctl->gid;
+	return out->uid == 0 || out->uid == ctl->uid || out->gid == ctl->gid || in_peer_groups(fd, ctl->gid);
 }
 
 static struct client *client_new(lpw_control_t *ctl, int fd)

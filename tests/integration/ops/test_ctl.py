@@ -167,7 +167,10 @@ def test_peer_not_allowed():
         # root is always allowed: the peer is the test itself turned into nobody, on a socket it may open
         os.chmod(work.path, 0o711)
         d, _, sock, _ = sgi_gateway(work, server, 'mode = "0666";')
-        rc, out, err = ctl(sock, "status", preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)))
+        rc, out, err = ctl(sock, "status", preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)))
+        # the daemon's group (root's here) as a supplementary group of the peer is enough (SO_PEERGROUPS)
+        ok = ctl(sock, "status", preexec_fn=lambda: (os.setgroups([0]), os.setgid(65534), os.setuid(65534)))
+        assert ok[0] == 0 and "gateway gw-test" in ok[1], ok
     else:
         d, _, sock, _ = sgi_gateway(work, server, f"allow_uid = {os.getuid() + 1}; allow_gid = {os.getgid() + 1};")
         rc, out, err = ctl(sock, "status")

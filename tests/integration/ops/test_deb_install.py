@@ -136,7 +136,13 @@ def test_host_untouched():
 def usable():
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("chroot"):
         return False
-    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
+    # a container without CAP_SYS_ADMIN, or a kernel without overlayfs: no throwaway root here
+    d = os.path.join(work.path, "probe")
+    for sub in ("lower", "upper", "work", "merged"):
+        os.makedirs(os.path.join(d, sub))
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --make-rprivate / && mount -t overlay overlay -o "
+                            f"lowerdir={d}/lower,upperdir={d}/upper,workdir={d}/work {d}/merged"],
+                           capture_output=True)
     return probe.returncode == 0
 
 
