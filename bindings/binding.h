@@ -115,6 +115,10 @@ typedef struct {
 	 * Registration Update Trigger to the device's `sms` number). 0, -EAGAIN (rate limit, modem not ready),
 	 * -ENOENT (no number). May be NULL: only the SMS binding has it. */
 	int (*wake)(void *self, lpw_device_t *dev);
+	/* Forgets the device's session (lpwagw-ctl reset-session): LoRaWAN drops an OTAA session so that the device
+	 * must join again. 0, -EOPNOTSUPP when the device has no session to forget (an ABP device), or -errno. May be
+	 * NULL: a binding without sessions (the control socket then says so). */
+	int (*reset_session)(void *self, lpw_device_t *dev);
 } lpw_binding_ops_t;
 
 typedef struct {

@@ -7,6 +7,7 @@ struct lpw_device {
 	const lpw_config_device_t *cfg;
 	uint32_t handle;
 	int64_t last_seen;
+	uint64_t counters[LPW_DEVICE_COUNTERS];
 	void *slot[LPW_SLOT_COUNT];
 };
 
@@ -69,4 +70,15 @@ int64_t lpw_device_last_seen(const lpw_device_t *dev)
 void lpw_device_touch(lpw_device_t *dev, int64_t wall_s)
 {
 	dev->last_seen = wall_s;
+}
+
+void lpw_device_count(lpw_device_t *dev, lpw_device_counter_t which)
+{
+	if ((unsigned)which < LPW_DEVICE_COUNTERS)
+		dev->counters[which]++;
+}
+
+uint64_t lpw_device_counter(const lpw_device_t *dev, lpw_device_counter_t which)
+{
+	return (unsigned)which < LPW_DEVICE_COUNTERS ? dev->counters[which] : 0;
 }

@@ -45,4 +45,14 @@ void lpw_device_set_slot(lpw_device_t *dev, lpw_device_slot_t slot, void *state)
 int64_t lpw_device_last_seen(const lpw_device_t *dev); /* wall-clock s of its latest uplink, 0 = never */
 void lpw_device_touch(lpw_device_t *dev, int64_t wall_s);
 
+/* Per-device message counters (monotonic while the device stays configured), kept by the router. */
+typedef enum {
+	LPW_DEVICE_UPLINKS,      /* messages from the device */
+	LPW_DEVICE_DOWNLINKS,    /* messages its binding accepted for it */
+	LPW_DEVICE_SEND_REFUSED, /* messages its binding refused (unreachable, too large, busy, gave up) */
+	LPW_DEVICE_COUNTERS
+} lpw_device_counter_t;
+void lpw_device_count(lpw_device_t *dev, lpw_device_counter_t which);
+uint64_t lpw_device_counter(const lpw_device_t *dev, lpw_device_counter_t which);
+
 #endif

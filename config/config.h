@@ -97,6 +97,20 @@ typedef struct {
 	uint32_t keepalive_s;
 } lpw_config_mqtt_t;
 
+/* The control socket (lpwagw-ctl) and the Prometheus endpoint (issue 14 items 4, 5). */
+typedef struct {
+	char *socket;      /* Unix socket path; NULL = no control socket */
+	uint32_t mode;     /* file mode of the socket; default 0660 */
+	int allow_uid;     /* a peer with this uid may connect; -1 = the daemon's own uid. Root always may. */
+	int allow_gid;     /* ... or with this gid; -1 = the daemon's own gid */
+} lpw_config_control_t;
+
+typedef struct {
+	bool enabled;      /* default false */
+	char *listen;      /* bind address; default 127.0.0.1 */
+	uint16_t port;     /* default 9466 */
+} lpw_config_metrics_t;
+
 typedef struct {
 	bool enabled;
 	char *listen;  /* address to bind */
@@ -180,6 +194,8 @@ typedef struct {
 	uint32_t log_limit_lines;    /* default 1 */
 	uint32_t log_limit_period_s; /* default 10 */
 	lpw_config_mqtt_t mqtt;
+	lpw_config_control_t control;
+	lpw_config_metrics_t metrics;
 	lpw_config_upstream_t upstream;
 	lpw_config_sgi_t sgi;
 	lpw_config_lorawan_t lorawan;

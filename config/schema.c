@@ -806,6 +806,52 @@ static const lpw_cfg_key_t mqtt_keys[] = {
 	{ 0 },
 };
 
+/* --- control socket and metrics endpoint (issue 14 items 4, 5) --- */
+
+/* An octal file mode as a string ("0660"): libconfig has no octal integers. dst is a uint32_t. */
+static int check_mode(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	char *end = NULL;
+	unsigned long m = strtoul(text, &end, 8);
+	if (*text && end && *end == '\0' && m <= 0777) {
+		*(uint32_t *)dst = (uint32_t)m;
+		return 0;
+	}
+	lpw_config_error(c, s, NULL, "\"%s\" is not a file mode; expected octal digits such as \"0660\"", text);
+	return -EINVAL;
+}
+
+static int check_socket_path(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	if (text[0] == '/' && strlen(text) < 100) /* sockaddr_un.sun_path holds 108 bytes */
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" is not usable; expected an absolute path under 100 characters", text);
+	return -EINVAL;
+}
+
+static const lpw_cfg_key_t control_keys[] = {
+	{ .name = "socket", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, control.socket), .min = 2,
+	  .max = 99, .check = check_socket_path, .expect = "an absolute path",
+	  .help = "Unix socket for lpwagw-ctl; unset = none" },
+	{ .name = "mode", .type = T_STR, .off = offsetof(lpw_config_t, control.mode), .def = "0660",
+	  .check = check_mode, .expect = "an octal mode", .help = "file mode of the socket" },
+	{ .name = "allow_uid", .type = T_INT, .store = S_INT, .off = offsetof(lpw_config_t, control.allow_uid),
+	  .min = -1, .max = INT_MAX, .def = "-1", .help = "peer uid allowed (root always is); -1 = the daemon's" },
+	{ .name = "allow_gid", .type = T_INT, .store = S_INT, .off = offsetof(lpw_config_t, control.allow_gid),
+	  .min = -1, .max = INT_MAX, .def = "-1", .help = "peer gid allowed; -1 = the daemon's" },
+	{ 0 },
+};
+
+static const lpw_cfg_key_t metrics_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, metrics.enabled),
+	  .def = "false", .help = "serve Prometheus metrics over HTTP" },
+	{ .name = "listen", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, metrics.listen),
+	  .def = "127.0.0.1", .check = check_listen, .help = "address to bind" },
+	{ .name = "port", .type = T_INT, .store = S_U16, .off = offsetof(lpw_config_t, metrics.port), .min = 1,
+	  .max = 65535, .def = "9466", .help = "TCP port" },
+	{ 0 },
+};
+
 #define UPSTREAM_INT(n, field, lo, hi, d, f, h)                                                                        \
 	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, upstream.field), .min = lo,            \
 	  .max = hi, .def = d, .flags = f, .help = h }
@@ -1121,6 +1167,10 @@ const lpw_cfg_key_t lpw_config_top_keys[] = {
 	  .max = 1024, .def = "/var/lib/lpwagw", .flags = F_RELATIVE | F_RESTART, .help = "where the state lives" },
 	{ .name = "log", .type = T_GROUP, .sub = log_keys, .help = "logging" },
 	{ .name = "mqtt", .type = T_GROUP, .sub = mqtt_keys, .help = "MQTT telemetry" },
+	{ .name = "control", .type = T_GROUP, .sub = control_keys, .flags = F_RESTART,
+	  .help = "the control socket (lpwagw-ctl)" },
+	{ .name = "metrics", .type = T_GROUP, .sub = metrics_keys, .flags = F_RESTART,
+	  .help = "the Prometheus endpoint" },
 	{ .name = "upstream", .type = T_GROUP, .sub = upstream_keys, .check = upstream_finish,
 	  .help = "sessions to LwM2M servers" },
 	{ .name = "servers", .type = T_LIST, .check = check_servers, .help = "LwM2M and bootstrap servers" },

@@ -128,7 +128,7 @@ static char *load_for_reload(const char *path, lpw_config_t **out)
 /* SIGHUP: a new configuration is loaded and checked whole; on any problem the running one stays and says why.
  * Otherwise everything applies now (devices and servers included: unchanged devices keep their sessions, queues
  * and LoRaWAN sessions) except the settings that need a restart, which are named. */
-static void reload(gateway_t *g)
+int gw_reload(gateway_t *g, FILE *answer)
 {
 	lpw_config_t *next = NULL;
 	char *errors = load_for_reload(g->cfg->path, &next);
@@ -137,8 +137,10 @@ static void reload(gateway_t *g)
 		        errors);
 		if (g->telemetry)
 			lpw_telemetry_event(g->telemetry, "config-refused", NULL, "%s", errors);
+		if (answer)
+			fputs(errors, answer);
 		free(errors);
-		return;
+		return -EINVAL;
 	}
 	char *report = NULL;
 	size_t replen = 0;
@@ -146,7 +148,7 @@ static void reload(gateway_t *g)
 	if (!out) {
 		LPW_ERR("gateway", "reload: out of memory; still running on the previous configuration");
 		lpw_config_free(next);
-		return;
+		return -ENOMEM;
 	}
 	int restart = lpw_config_diff(g->cfg, next, out);
 	restart += report_binding_switches(g->cfg, next, out);
@@ -159,6 +161,8 @@ static void reload(gateway_t *g)
 	g->binding_env.cfg = next;
 	lpw_config_free(old);
 	LPW_NOTICE("gateway", "configuration reloaded:\n%s", report ? report : "");
+	if (answer)
+		fputs(report ? report : "", answer);
 	if (restart > 0)
 		LPW_WARN("gateway", "%d changed settings take effect only after a restart", restart);
 	free(report);
@@ -171,6 +175,7 @@ static void reload(gateway_t *g)
 			LPW_WARN("gateway", "telemetry keeps its previous broker settings");
 		lpw_telemetry_event(g->telemetry, "config-reloaded", NULL, "%d settings need a restart", restart);
 	}
+	return 0;
 }
 
 /* systemd (Type=notify): ready once sockets are bound and the store is open; also the end of a reload. */
@@ -187,7 +192,7 @@ static void on_signal(lpw_loop_t *loop, int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			lpw_notify_reloading(g->notify, "reloading the configuration");
-			reload(g);
+			(void)gw_reload(g, NULL);
 			notify_ready(g);
 		} else {
 			LPW_NOTICE("gateway", "signal %d: stopping", (int)si.ssi_signo);
@@ -213,6 +218,36 @@ static int setup_signals(gateway_t *g)
 	return lpw_loop_add_fd(g->loop, g->sigfd, EPOLLIN, on_signal, g);
 }
 
+char *gw_stats_payload(void *arg)
+{
+	gateway_t *g = arg;
+	int64_t uptime = (lpw_loop_now(g->loop) - g->started_ms) / 1000;
+	return lpw_telemetry_build_stats(&g->stats, uptime, lpw_telemetry_dropped(g->telemetry));
+}
+
+/* The Prometheus endpoint (issue 14 item 5), off unless metrics.enabled. */
+static int start_metrics(gateway_t *g)
+{
+	const lpw_config_metrics_t *c = &g->cfg->metrics;
+	if (!c->enabled)
+		return 0;
+	lpw_metrics_config_t mc = {.listen = c->listen, .port = c->port, .snapshot = gw_stats_payload, .arg = g};
+	g->metrics = lpw_metrics_new(g->loop, &mc);
+	return g->metrics ? 0 : -EADDRNOTAVAIL;
+}
+
+/* lpwagw-ctl's socket (issue 14 item 4), when configured; bound after the devices so every command sees them. */
+static int start_control(gateway_t *g)
+{
+	const lpw_config_control_t *c = &g->cfg->control;
+	if (!c->socket)
+		return 0;
+	lpw_control_config_t cc = {.path = c->socket, .mode = c->mode, .allow_uid = c->allow_uid,
+	                           .allow_gid = c->allow_gid};
+	g->control = lpw_control_new(g->loop, &cc, gw_control_handle, g);
+	return g->control ? 0 : -EADDRNOTAVAIL;
+}
+
 static int start(gateway_t *g)
 {
 	char err[256];
@@ -221,6 +256,7 @@ static int start(gateway_t *g)
 	g->loop = g->clock ? lpw_loop_new(g->clock) : NULL;
 	if (!g->loop)
 		return -ENOMEM;
+	g->started_ms = lpw_loop_now(g->loop);
 	g->notify = lpw_notify_new(g->loop);
 	if ((rc = lpw_notify_start_watchdog(g->notify)) < 0)
 		return rc;
@@ -260,6 +296,8 @@ static int start(gateway_t *g)
 		LPW_WARN("gateway", "no stats slot left for the bindings' reports");
 	if ((rc = start_bindings(g)) < 0 || (rc = gw_devices_start(g)) < 0)
 		return rc;
+	if ((rc = start_control(g)) < 0 || (rc = start_metrics(g)) < 0)
+		return rc;
 	LPW_NOTICE("gateway", "lpwagw %s started: gateway %s, %zu devices, %zu servers", LPW_VERSION, g->cfg->gateway_id,
 	           lpw_devtab_count(g->devtab), g->cfg->nservers);
 	return 0;
@@ -270,6 +308,8 @@ static void stop(gateway_t *g)
 	/* Order: stop telemetry first so "offline" goes out while everything else is still consistent. */
 	if (g->telemetry)
 		lpw_telemetry_stop(g->telemetry);
+	lpw_control_free(g->control);
+	lpw_metrics_free(g->metrics);
 	if (g->devtab && g->router && g->proxy)
 		gw_devices_stop(g);
 	lpw_proxy_free(g->proxy);

@@ -11,8 +11,10 @@
 #include "core/ratelimit.h"
 #include "core/stats.h"
 #include "core/store.h"
+#include "gateway/control.h"
 #include "gateway/devtab.h"
 #include "gateway/gateway.h"
+#include "gateway/metrics.h"
 #include "gateway/notify.h"
 #include "gateway/router.h"
 #include "gateway/telemetry.h"
@@ -35,7 +37,20 @@ typedef struct {
 	json_t *device_states; /* device id -> {"servers": {name: state}, "last_change": t}, published whole */
 	int sigfd;
 	lpw_notify_t *notify; /* systemd notifications; NULL outside systemd */
+	lpw_control_t *control; /* lpwagw-ctl's socket; NULL when not configured */
+	lpw_metrics_t *metrics; /* the Prometheus endpoint; NULL when off */
+	int64_t started_ms;     /* loop clock at start, for uptime */
 } gateway_t;
+
+/* gateway.c */
+/* SIGHUP's reload (also lpwagw-ctl reload): 0 when the new configuration applies (what changed written to answer),
+ * -EINVAL when it was refused (why written to answer; the running one stays), -ENOMEM. answer may be NULL. */
+int gw_reload(gateway_t *g, FILE *answer);
+/* The stats payload now, exactly as telemetry publishes it (lpw_metrics_snapshot_t; arg is the gateway_t). */
+char *gw_stats_payload(void *arg);
+
+/* ctl_commands.c: the control socket's handler (lpw_control_handler_t); arg is the gateway_t. */
+int gw_control_handle(void *arg, const lpw_ctl_cmd_t *cmd, FILE *out);
 
 /* devices.c */
 /* Puts every device of g->cfg into the table, its binding and the proxy. A device that is refused (its reason

@@ -30,6 +30,7 @@ static void on_uplink(void *ctx, lpw_device_t *dev, int server, const uint8_t *d
 {
 	lpw_router_t *r = ctx;
 	heard(r, dev);
+	lpw_device_count(dev, LPW_DEVICE_UPLINKS);
 	if (r->north.uplink)
 		r->north.uplink(r->north.ctx, dev, server, data, len);
 }
@@ -95,7 +96,9 @@ static int south_send(void *ctx, lpw_device_t *dev, const lpw_downlink_t *dl)
 		         lpw_config_binding_name(lpw_device_binding(dev)));
 		return -ENODEV;
 	}
-	return b->ops->send(b->self, dev, dl);
+	int rc = b->ops->send(b->self, dev, dl);
+	lpw_device_count(dev, rc == 0 ? LPW_DEVICE_DOWNLINKS : LPW_DEVICE_SEND_REFUSED);
+	return rc;
 }
 
 static void south_traits(void *ctx, const lpw_device_t *dev, lpw_binding_traits_t *out)
@@ -219,6 +222,16 @@ int lpw_router_reconfigure(lpw_router_t *r, const lpw_config_t *cfg, FILE *repor
 			restart += b->ops->reconfigure(b->self, cfg, report);
 	}
 	return restart;
+}
+
+int lpw_router_reset_session(lpw_router_t *r, lpw_device_t *dev)
+{
+	const lpw_binding_t *b = binding_of(r, dev);
+	if (!b)
+		return -ENODEV;
+	if (!b->ops->reset_session)
+		return -EOPNOTSUPP;
+	return b->ops->reset_session(b->self, dev);
 }
 
 void lpw_router_report(const lpw_router_t *r, json_t *obj)

@@ -46,6 +46,9 @@ void lpw_router_device_update(lpw_router_t *r, lpw_device_t *dev, const lpw_conf
 void lpw_router_device_remove(lpw_router_t *r, lpw_device_t *dev);
 /* Every running binding gets the new configuration; returns the number of settings that need a restart. */
 int lpw_router_reconfigure(lpw_router_t *r, const lpw_config_t *cfg, FILE *report);
+/* Forgets the device's session in its binding (LoRaWAN: the device must join again). 0, -EOPNOTSUPP for a
+ * binding without sessions, -ENODEV if its binding does not run, or the binding's -errno. */
+int lpw_router_reset_session(lpw_router_t *r, lpw_device_t *dev);
 /* Each running binding's own counters, under its name. */
 void lpw_router_report(const lpw_router_t *r, json_t *obj);
 

@@ -77,4 +77,27 @@ void lpw_proxy_outcome(lpw_proxy_t *px, lpw_device_t *dev, lpw_delivery_t outcom
 /* Server requests waiting for dev. */
 size_t lpw_proxy_queued(const lpw_proxy_t *px, const lpw_device_t *dev);
 
+/* --- for the control socket (proxy_info.c) --- */
+
+/* Whether the proxy would deliver to dev now (queue mode: inside its listening window). */
+bool lpw_proxy_device_reachable(const lpw_proxy_t *px, const lpw_device_t *dev);
+/* Calls fn with the state of each of dev's servers (as the device_state hook reports it; the pointers are valid
+ * for the call). Returns how many, or -ENOENT for a device the proxy does not know. */
+int lpw_proxy_device_servers(const lpw_proxy_t *px, const lpw_device_t *dev,
+                             void (*fn)(void *arg, const lpw_proxy_device_state_t *st), void *arg);
+
+/* One server request waiting for a device. */
+typedef struct {
+	const char *server;  /* its server's name; "" when restored after a restart (the server's connection is gone) */
+	const char *method;  /* "GET", "PUT", "POST", "DELETE", "FETCH", "PATCH", "iPATCH", or "?" */
+	char path[128];      /* its Uri-Path, "/3/0/1"; truncated with "..." */
+	int64_t expires_in_ms; /* until it is answered 5.04 */
+} lpw_proxy_queued_t;
+
+/* Calls fn for each request queued for dev, oldest first (q valid for the call). Returns how many, or -ENOENT. */
+int lpw_proxy_queue_foreach(const lpw_proxy_t *px, const lpw_device_t *dev,
+                            void (*fn)(void *arg, const lpw_proxy_queued_t *q), void *arg);
+/* Answers every request queued for dev 5.03 and forgets it (store included). Returns how many, or -ENOENT. */
+int lpw_proxy_flush(lpw_proxy_t *px, lpw_device_t *dev);
+
 #endif

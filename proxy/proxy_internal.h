@@ -154,6 +154,8 @@ uint32_t px_advertised_size(uint32_t size);
 /* Takes a server request for the device: delivers it now if the device is reachable and idle, else queues it
  * (persisted), or answers 5.03 when the queue is full. */
 void px_queue_request(struct pdev *d, struct px_server *srv, const coap_pdu_t *request);
+/* Whether the device listens now (queue mode: inside its window; else once heard). */
+bool px_queue_reachable(const struct pdev *d);
 /* Sends the next queued request if the device is reachable and has none in flight. */
 void px_queue_pump(struct pdev *d);
 int px_queue_load(struct pdev *d);

@@ -37,6 +37,11 @@ static bool reachable(const struct pdev *d)
 	return d->heard && !queue_mode(d);
 }
 
+bool px_queue_reachable(const struct pdev *d)
+{
+	return reachable(d);
+}
+
 static size_t queue_bound(const struct pdev *d)
 {
 	return d->cfg->queue_max ? d->cfg->queue_max : d->px->cfg->upstream.queue_max;

@@ -387,7 +387,16 @@ static void as_free(void *self)
 	free(as);
 }
 
+static int as_reset_session(void *self, lpw_device_t *h)
+{
+	lw_as_t *as = self;
+	if (!as->ns.ops || !as->ns.ops->reset_session)
+		return -EOPNOTSUPP;
+	return as->ns.ops->reset_session(as->ns.self, h);
+}
+
 static const lpw_binding_ops_t as_ops = {
+	.reset_session = as_reset_session,
 	.send = as_send,
 	.traits = as_traits,
 	.device_add = as_device_add,

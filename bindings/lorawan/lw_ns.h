@@ -56,6 +56,9 @@ typedef struct {
 	 * reported and counted, the rest applies). */
 	int (*reconfigure)(void *ns, const lpw_config_t *cfg, FILE *report);
 	void (*free)(void *ns);
+	/* Forgets the device's OTAA session: it must join again (lpwagw-ctl reset-session). 0, -EOPNOTSUPP for an
+	 * ABP device, -ENOENT for a device the network server does not know, -EIO. May be NULL (not supported). */
+	int (*reset_session)(void *ns, lpw_device_t *dev);
 } lw_ns_ops_t;
 
 typedef struct {

@@ -941,7 +941,22 @@ static int op_reconfigure(void *self, const lpw_config_t *cfg, FILE *report)
 	return restart;
 }
 
+static int op_reset_session(void *self, lpw_device_t *h)
+{
+	(void)self;
+	struct dev *d = dev_of(h);
+	if (!d || !d->s)
+		return -ENOENT;
+	int rc = lw_session_forget(d->s);
+	if (rc == 0) {
+		(void)index_devaddr(d); /* not joined: its DevAddr no longer finds it */
+		LPW_NOTICE(MOD, "device %s: session forgotten; it must join again", dcfg(d)->id);
+	}
+	return rc;
+}
+
 static const lw_ns_ops_t ops = {
+	.reset_session = op_reset_session,
 	.send = op_send,
 	.max_payload = op_max_payload,
 	.max_payload_ever = op_max_payload_ever,

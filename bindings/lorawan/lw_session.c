@@ -183,6 +183,31 @@ void lw_session_close(lw_session_t *s)
 	free(s);
 }
 
+int lw_session_forget(lw_session_t *s)
+{
+	if (!s->otaa)
+		return -EOPNOTSUPP;
+	if (s->store) {
+		int rc = lpw_store_begin(s->store);
+		/* -ENOENT: not joined since, or no uplink since the join; nothing to delete is fine */
+		if (rc == 0 && (rc = lpw_store_delete(s->store, s->id, K_SESSION)) == -ENOENT)
+			rc = 0;
+		if (rc == 0 && (rc = lpw_store_delete(s->store, s->id, K_FCNT_UP)) == -ENOENT)
+			rc = 0;
+		if (rc == 0)
+			rc = lpw_store_commit(s->store);
+		if (rc != 0) {
+			lpw_store_rollback(s->store);
+			return -EIO;
+		}
+	}
+	s->joined = false;
+	s->have_fcnt_up = false;
+	explicit_bzero(s->nwk_skey, sizeof(s->nwk_skey));
+	explicit_bzero(s->app_skey, sizeof(s->app_skey));
+	return 0;
+}
+
 bool lw_session_joined(const lw_session_t *s)
 {
 	return s->joined;

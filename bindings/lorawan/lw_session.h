@@ -47,6 +47,12 @@ lw_session_t *lw_session_open(const struct lw_session_config *cfg, char *err, si
 /* Stores the exact next NFCntDown (a clean stop skips no counter values) and frees. Accepts NULL. Keys are wiped. */
 void lw_session_close(lw_session_t *s);
 
+/* Forgets an OTAA session (lpwagw-ctl reset-session): the stored session and FCntUp go, the device is "not joined"
+ * until it joins again. The DevNonce history and the AppNonce counter stay, so that an old Join-Request still cannot
+ * be replayed. -EOPNOTSUPP for an ABP device (its session is its configuration), -EIO on a store error (nothing
+ * changes then). */
+int lw_session_forget(lw_session_t *s);
+
 bool lw_session_joined(const lw_session_t *s);
 uint32_t lw_session_dev_addr(const lw_session_t *s);
 /* Last accepted FCntUp; false when none has been accepted since the join / ABP start. */

@@ -34,7 +34,8 @@ def test_contents_conffiles_scripts():
     for f in ("/usr/sbin/lpwagw", "/etc/lpwagw/lpwagw.conf", "/lib/systemd/system/lpwagw.service",
               "/usr/share/doc/lpwagw/examples/lpwagw.conf.example", "/usr/share/doc/lpwagw/README.md",
               "/usr/share/doc/lpwagw/copyright", "/usr/share/man/man8/lpwagw.8.gz",
-              "/usr/share/man/man5/lpwagw.conf.5.gz"):
+              "/usr/share/man/man5/lpwagw.conf.5.gz", "/usr/sbin/lpwagw-ctl", "/usr/share/man/man8/lpwagw-ctl.8.gz",
+              "/usr/share/bash-completion/completions/lpwagw-ctl"):
         assert f in files, (f, sorted(files))
     assert run(["dpkg-deb", "-f", deb, "Package"]).strip() == "lpwagw"
     depends = run(["dpkg-deb", "-f", deb, "Depends"])
@@ -56,8 +57,9 @@ def test_packaged_config_is_valid():
     run(["dpkg-deb", "-x", state["deb"], root])
     conf = os.path.join(root, "etc/lpwagw/lpwagw.conf")
     assert 'state_dir = "/var/lib/lpwagw";' in open(conf).read()
+    assert '\tsocket = "/run/lpwagw/control.sock";' in open(conf).read()  # lpwagw-ctl's default
     run([LPWAGW, "--check-config", conf])
-    for page in ("man8/lpwagw.8.gz", "man5/lpwagw.conf.5.gz"):  # the roff is readable
+    for page in ("man8/lpwagw.8.gz", "man8/lpwagw-ctl.8.gz", "man5/lpwagw.conf.5.gz"):  # the roff is readable
         assert "lpwagw" in run(["zcat", os.path.join(root, "usr/share/man", page)])
 
 
