@@ -1,9 +1,11 @@
-/* LoRaWAN 1.0.x MAC commands: parsing what devices send (in FOpts or an FPort 0 payload) and building the two
- * answers the gateway gives on its own, LinkCheckAns and DeviceTimeAns.
- * ADR stays off: the gateway never sends LinkADRReq, so LinkADRAns is parsed only to be logged and counted. */
+/* LoRaWAN 1.0.x MAC commands: parsing what devices send (in FOpts or an FPort 0 payload), building the two
+ * answers the gateway gives on its own (LinkCheckAns, DeviceTimeAns), the requests the network initiates
+ * (LinkADRReq, DutyCycleReq, RXParamSetupReq, DevStatusReq, NewChannelReq, RXTimingSetupReq; lw_mac_req.c)
+ * and reading the device's answers to them. */
 #ifndef LPW_LW_MAC_H
 #define LPW_LW_MAC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,5 +71,44 @@ int lw_mac_build_device_time_ans(uint64_t gps_ms, uint8_t *out, size_t cap, size
  * -ERANGE before the GPS epoch. */
 int lw_mac_gps_ms_from_unix_ms(int64_t unix_ms, int leap_seconds, uint64_t *out_gps_ms)
 	__attribute__((warn_unused_result));
+
+/* --- requests the network initiates (LoRaWAN 1.0.3 §5.3-§5.8). Each writes CID + payload into out (cap bytes)
+ * and sets *out_len; -ENOSPC when cap is too small, -EINVAL for a field beyond its bits. ------------------ */
+#define LW_MAC_REQ_MAX 6 /* the longest request: NewChannelReq */
+
+/* LinkADRReq: DataRate_TXPower (DR 4 bits, TXPower 4 bits), ChMask, Redundancy (ChMaskCntl 3 bits,
+ * NbTrans 4 bits; 0 keeps the device's). 5 bytes. */
+int lw_mac_build_link_adr_req(unsigned dr, unsigned tx_power, uint16_t ch_mask, unsigned ch_mask_cntl,
+	unsigned nb_trans, uint8_t *out, size_t cap, size_t *out_len) __attribute__((warn_unused_result));
+
+/* DutyCycleReq: MaxDCycle 0..15, the aggregated duty cycle 1 / 2^MaxDCycle. 2 bytes. */
+int lw_mac_build_duty_cycle_req(unsigned max_dcycle, uint8_t *out, size_t cap, size_t *out_len)
+	__attribute__((warn_unused_result));
+
+/* RXParamSetupReq: RX1DROffset 0..7, RX2 DR 0..15, RX2 frequency in Hz (sent in units of 100 Hz, so it must be
+ * a multiple of 100 below 2^24 * 100). 5 bytes. */
+int lw_mac_build_rx_param_setup_req(unsigned rx1_dr_offset, unsigned rx2_dr, uint32_t rx2_hz, uint8_t *out,
+	size_t cap, size_t *out_len) __attribute__((warn_unused_result));
+
+/* DevStatusReq: no payload. 1 byte. */
+int lw_mac_build_dev_status_req(uint8_t *out, size_t cap, size_t *out_len) __attribute__((warn_unused_result));
+
+/* NewChannelReq: ChIndex, frequency (Hz, 100 Hz units; 0 disables the channel), DrRange MinDR..MaxDR. 6 bytes. */
+int lw_mac_build_new_channel_req(unsigned ch_index, uint32_t freq_hz, unsigned min_dr, unsigned max_dr,
+	uint8_t *out, size_t cap, size_t *out_len) __attribute__((warn_unused_result));
+
+/* RXTimingSetupReq: RX1 delay in seconds 1..15 (0 on the air means 1 s). 2 bytes. */
+int lw_mac_build_rx_timing_setup_req(unsigned delay_s, uint8_t *out, size_t cap, size_t *out_len)
+	__attribute__((warn_unused_result));
+
+/* The device's answers: every status bit set means the request was applied as a whole (§5.3: a device that
+ * refuses any part of a LinkADRReq applies none of it). */
+bool lw_mac_link_adr_ans_ok(const struct lw_mac_cmd *ans);      /* Power, Data rate, Channel mask ACK */
+bool lw_mac_rx_param_setup_ans_ok(const struct lw_mac_cmd *ans); /* RX1DROffset, RX2 DR, Channel ACK */
+bool lw_mac_new_channel_ans_ok(const struct lw_mac_cmd *ans);    /* Data rate range, Channel frequency ok */
+
+/* DevStatusAns: battery (0 external power, 1..254 level, 255 unknown) and the demodulation margin of the last
+ * DevStatusReq in dB, a 6-bit signed value -32..31. -EINVAL when ans is not a DevStatusAns. */
+int lw_mac_dev_status_ans(const struct lw_mac_cmd *ans, unsigned *out_battery, int *out_margin_db);
 
 #endif

@@ -610,7 +610,7 @@ static void join_request(lw_ns_udp_t *ns, const struct lw_frame *f, const struct
 		LPW_INFO(MOD, "device %s: Join-Request with a bad MIC", dcfg(d)->id);
 		return;
 	}
-	struct lw_join_params jp;
+	struct lw_join_params jp = { 0 }; /* no CFList yet: the default channels */
 	size_t len = 0;
 	int rc = join_params(ns, &jp);
 	if (rc == 0)

@@ -1,8 +1,9 @@
-/* LoRaWAN regional parameters for EU868 and US915, time on air and the EU868 duty-cycle budget. */
+/* LoRaWAN regional parameters (EU868, US915, AU915, AS923-1..4), time on air and the EU868 duty-cycle budget. */
 #include "bindings/lorawan/lw_region.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 struct dr_row {
@@ -11,13 +12,13 @@ struct dr_row {
 };
 
 #define LORA(sf, bw, m, n) { 1, sf, 0, m, n, bw }
+#define FSK(m, n) { 1, 0, 1, m, n, 0 }
 #define NUM_DR 16
 
 /* RP002-1.0.x EU863-870 data rates; payload sizes from the "not repeater compatible" table (see lw_region.h) */
 static const struct dr_row eu868[NUM_DR] = {
 	LORA(12, 125000, 59, 51), LORA(11, 125000, 59, 51), LORA(10, 125000, 59, 51), LORA(9, 125000, 123, 115),
-	LORA(8, 125000, 250, 242), LORA(7, 125000, 250, 242), LORA(7, 250000, 250, 242),
-	{ 1, 0, 1, 250, 242, 0 }, /* DR7: FSK 50 kbit/s */
+	LORA(8, 125000, 250, 242), LORA(7, 125000, 250, 242), LORA(7, 250000, 250, 242), FSK(250, 242),
 };
 
 /* RP002-1.0.x US902-928: DR0..4 uplink, DR8..13 downlink, DR5..7 and 14..15 RFU ("not repeater compatible") */
@@ -28,33 +29,105 @@ static const struct dr_row us915[NUM_DR] = {
 	LORA(9, 500000, 250, 242), LORA(8, 500000, 250, 242), LORA(7, 500000, 250, 242),
 };
 
-/* RP002-1.0.x US902-928 RX1 DR table: [uplink DR][RX1DROffset] */
-static const uint8_t us915_rx1[5][4] = {
+/* RP002-1.0.x AU915-928 without dwell-time limit: DR0..6 uplink (DR7, LR-FHSS, is not offered), DR8..13
+ * downlink ("not repeater compatible") */
+static const struct dr_row au915[NUM_DR] = {
+	LORA(12, 125000, 59, 51), LORA(11, 125000, 59, 51), LORA(10, 125000, 59, 51), LORA(9, 125000, 123, 115),
+	LORA(8, 125000, 250, 242), LORA(7, 125000, 250, 242), LORA(8, 500000, 250, 242), { 0 },
+	LORA(12, 500000, 61, 53), LORA(11, 500000, 137, 129), LORA(10, 500000, 250, 242),
+	LORA(9, 500000, 250, 242), LORA(8, 500000, 250, 242), LORA(7, 500000, 250, 242),
+};
+
+/* RP002-1.0.x AS923 with the 400 ms dwell-time limit, the region's default for uplinks and downlinks: DR0 and
+ * DR1 carry nothing under it (see the region notes in lw_region.h) */
+static const struct dr_row as923[NUM_DR] = {
+	LORA(12, 125000, 0, 0), LORA(11, 125000, 0, 0), LORA(10, 125000, 19, 11), LORA(9, 125000, 61, 53),
+	LORA(8, 125000, 133, 125), LORA(7, 125000, 250, 242), LORA(7, 250000, 250, 242), FSK(250, 242),
+};
+
+/* RP002-1.0.x RX1 DR tables of the two 64+8-channel regions: [uplink DR][RX1DROffset] */
+static const uint8_t us915_rx1[5][6] = {
 	{ 10, 9, 8, 8 }, { 11, 10, 9, 8 }, { 12, 11, 10, 9 }, { 13, 12, 11, 10 }, { 13, 13, 12, 11 },
 };
+static const uint8_t au915_rx1[7][6] = {
+	{ 8, 8, 8, 8, 8, 8 }, { 9, 8, 8, 8, 8, 8 }, { 10, 9, 8, 8, 8, 8 }, { 11, 10, 9, 8, 8, 8 },
+	{ 12, 11, 10, 9, 8, 8 }, { 13, 12, 11, 10, 9, 8 }, { 13, 13, 12, 11, 10, 9 },
+};
+
+/* A 64 x 125 kHz + 8 x 500 kHz uplink grid, its 8 downlink channels and RX1 table (US915, AU915). */
+struct grid {
+	uint32_t up125_hz, up500_hz, down_hz;
+	const uint8_t (*rx1)[6];
+};
+static const struct grid us915_grid = { 902300000u, 903000000u, 923300000u, us915_rx1 };
+static const struct grid au915_grid = { 915200000u, 915900000u, 923300000u, au915_rx1 };
+
+struct region {
+	const char *name;
+	const struct dr_row *dr;
+	uint8_t up_lo, up_hi, down_lo, down_hi; /* the DRs each direction uses */
+	uint8_t rx1_offsets;                    /* valid RX1DROffset values: 0 .. rx1_offsets - 1 */
+	uint8_t rx2_dr, adr_max_dr, max_tx_power;
+	uint32_t rx2_hz;
+	const struct grid *grid; /* NULL: RX1 on the uplink frequency */
+	uint32_t join_hz[3];     /* the channels every device has from the start (EU868, AS923) */
+	uint8_t join_n;
+	uint8_t min_rx1_dr; /* AS923 with downlink dwell time: DR2 */
+	bool dwell;         /* frames sized for the 400 ms dwell-time limit */
+	uint32_t band_lo_hz, band_hi_hz;
+};
+
+/* AS923-2..4 are AS923-1 shifted by a frequency offset (RP002-1.0.3 §2.10: -1.8, -6.6, -5.9 MHz). */
+#define AS923(nm, off) { nm, as923, 0, 7, 0, 7, 8, 2, 5, 7, 923200000u - (off), NULL, \
+		{ 923200000u - (off), 923400000u - (off) }, 2, 2, true, 915000000u, 928000000u }
+
+/* RX2 defaults and TX power indices (the highest index is the lowest power) from RP002-1.0.x; adr_max_dr is
+ * the fastest 125 kHz uplink DR, the one ADR may move a device to. */
+static const struct region regions[] = {
+	[LW_REGION_EU868] = { "EU868", eu868, 0, 7, 0, 7, 6, 0, 5, 7, 869525000u, NULL,
+		{ 868100000u, 868300000u, 868500000u }, 3, 0, false, 863000000u, 870000000u },
+	[LW_REGION_US915] = { "US915", us915, 0, 4, 8, 13, 4, 8, 3, 14, 923300000u, &us915_grid, { 0 }, 0, 0, false,
+		902000000u, 928000000u },
+	[LW_REGION_AU915] = { "AU915", au915, 0, 6, 8, 13, 6, 8, 5, 14, 923300000u, &au915_grid, { 0 }, 0, 0, false,
+		915000000u, 928000000u },
+	[LW_REGION_AS923_1] = AS923("AS923-1", 0u),
+	[LW_REGION_AS923_2] = AS923("AS923-2", 1800000u),
+	[LW_REGION_AS923_3] = AS923("AS923-3", 6600000u),
+	[LW_REGION_AS923_4] = AS923("AS923-4", 5900000u),
+};
+#define NUM_REGIONS (sizeof(regions) / sizeof(regions[0]))
+
+static const struct region *region(enum lw_region_id r)
+{
+	return (unsigned)r < NUM_REGIONS ? &regions[r] : NULL;
+}
 
 static const struct dr_row *row(enum lw_region_id r, unsigned dr)
 {
-	if (dr >= NUM_DR)
-		return NULL;
-	const struct dr_row *t = r == LW_REGION_EU868 ? eu868 : r == LW_REGION_US915 ? us915 : NULL;
-	return t && t[dr].valid ? &t[dr] : NULL;
+	const struct region *g = region(r);
+	return g && dr < NUM_DR && g->dr[dr].valid ? &g->dr[dr] : NULL;
 }
 
 int lw_region_from_name(const char *name, enum lw_region_id *out)
 {
-	if (name && strcasecmp(name, "EU868") == 0)
-		*out = LW_REGION_EU868;
-	else if (name && strcasecmp(name, "US915") == 0)
-		*out = LW_REGION_US915;
-	else
+	if (!name)
 		return -EINVAL;
-	return 0;
+	if (strcasecmp(name, "AS923") == 0) { /* RP002 1.0.0's single AS923 is today's AS923-1 */
+		*out = LW_REGION_AS923_1;
+		return 0;
+	}
+	for (unsigned i = 0; i < NUM_REGIONS; i++)
+		if (strcasecmp(name, regions[i].name) == 0) {
+			*out = (enum lw_region_id)i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 const char *lw_region_name(enum lw_region_id r)
 {
-	return r == LW_REGION_EU868 ? "EU868" : r == LW_REGION_US915 ? "US915" : "?";
+	const struct region *g = region(r);
+	return g ? g->name : "?";
 }
 
 int lw_region_dr(enum lw_region_id r, unsigned dr, struct lw_dr_info *out)
@@ -73,12 +146,11 @@ int lw_region_dr(enum lw_region_id r, unsigned dr, struct lw_dr_info *out)
 
 int lw_region_dr_from_lora(enum lw_region_id r, bool uplink, unsigned sf, uint32_t bw_hz, unsigned *out_dr)
 {
-	/* US915 uplinks use DR0..4, downlinks DR8..13; EU868 uses DR0..6 both ways */
-	unsigned lo = 0, hi = NUM_DR - 1;
-	if (r == LW_REGION_US915) {
-		lo = uplink ? 0 : 8;
-		hi = uplink ? 4 : 13;
-	}
+	/* US915/AU915 uplinks and downlinks use separate DRs (SF8/500 kHz is DR4 or DR6 up, DR12 down) */
+	const struct region *g = region(r);
+	if (!g)
+		return -EINVAL;
+	unsigned lo = uplink ? g->up_lo : g->down_lo, hi = uplink ? g->up_hi : g->down_hi;
 	for (unsigned dr = lo; dr <= hi; dr++) {
 		const struct dr_row *w = row(r, dr);
 		if (w && !w->fsk && w->sf == sf && w->bw_hz == bw_hz) {
@@ -89,14 +161,15 @@ int lw_region_dr_from_lora(enum lw_region_id r, bool uplink, unsigned sf, uint32
 	return -EINVAL;
 }
 
-static int us915_channel(uint32_t f, unsigned *out_ch)
+/* The uplink channel (0..63 at 200 kHz, 64..71 at 1.6 MHz) of a frequency on a US915/AU915 grid. */
+static int grid_channel(const struct grid *gr, uint32_t f, unsigned *out_ch)
 {
-	if (f >= 902300000u && f <= 914900000u && (f - 902300000u) % 200000u == 0) {
-		*out_ch = (f - 902300000u) / 200000u;
+	if (f >= gr->up125_hz && f <= gr->up125_hz + 63 * 200000u && (f - gr->up125_hz) % 200000u == 0) {
+		*out_ch = (f - gr->up125_hz) / 200000u;
 		return 0;
 	}
-	if (f >= 903000000u && f <= 914200000u && (f - 903000000u) % 1600000u == 0) {
-		*out_ch = 64 + (f - 903000000u) / 1600000u;
+	if (f >= gr->up500_hz && f <= gr->up500_hz + 7 * 1600000u && (f - gr->up500_hz) % 1600000u == 0) {
+		*out_ch = 64 + (f - gr->up500_hz) / 1600000u;
 		return 0;
 	}
 	return -EINVAL;
@@ -105,34 +178,37 @@ static int us915_channel(uint32_t f, unsigned *out_ch)
 int lw_region_rx1(enum lw_region_id r, uint32_t up_freq_hz, unsigned up_dr, unsigned rx1_dr_offset,
 	uint32_t *out_freq_hz, unsigned *out_dr)
 {
-	if (r == LW_REGION_EU868) {
-		if (up_dr > 7 || rx1_dr_offset > 5)
+	const struct region *g = region(r);
+	if (!g || up_dr < g->up_lo || up_dr > g->up_hi || !row(r, up_dr) || rx1_dr_offset >= g->rx1_offsets)
+		return -EINVAL;
+	if (g->grid) {
+		unsigned ch;
+		if (grid_channel(g->grid, up_freq_hz, &ch) != 0)
 			return -EINVAL;
-		*out_freq_hz = up_freq_hz;
-		*out_dr = up_dr > rx1_dr_offset ? up_dr - rx1_dr_offset : 0;
+		*out_freq_hz = g->grid->down_hz + 600000u * (ch % 8);
+		*out_dr = g->grid->rx1[up_dr][rx1_dr_offset];
 		return 0;
 	}
-	if (r != LW_REGION_US915 || up_dr > 4 || rx1_dr_offset > 3)
-		return -EINVAL;
-	unsigned ch;
-	if (us915_channel(up_freq_hz, &ch) != 0)
-		return -EINVAL;
-	*out_freq_hz = 923300000u + 600000u * (ch % 8);
-	*out_dr = us915_rx1[up_dr][rx1_dr_offset];
+	/* EU868 and AS923: the uplink's frequency, DR = up - offset within [min, 5 or 7]; AS923's offsets 6 and 7
+	 * mean -1 and -2, a faster RX1 (RP002-1.0.x AS923 RX1 formula, Effective_RX1DROffset) */
+	int eff = rx1_dr_offset <= 5 ? (int)rx1_dr_offset : 5 - (int)rx1_dr_offset;
+	int dr = (int)up_dr - eff, hi = g->rx1_offsets > 6 ? 5 : (int)g->up_hi;
+	if (dr < g->min_rx1_dr)
+		dr = g->min_rx1_dr;
+	if (dr > hi)
+		dr = hi;
+	*out_freq_hz = up_freq_hz;
+	*out_dr = (unsigned)dr;
 	return 0;
 }
 
 int lw_region_rx2(enum lw_region_id r, uint32_t *out_freq_hz, unsigned *out_dr)
 {
-	if (r == LW_REGION_EU868) {
-		*out_freq_hz = 869525000u;
-		*out_dr = 0;
-	} else if (r == LW_REGION_US915) {
-		*out_freq_hz = 923300000u;
-		*out_dr = 8;
-	} else {
+	const struct region *g = region(r);
+	if (!g)
 		return -EINVAL;
-	}
+	*out_freq_hz = g->rx2_hz;
+	*out_dr = g->rx2_dr;
 	return 0;
 }
 
@@ -166,6 +242,138 @@ int lw_region_demod_floor_ddb(enum lw_region_id r, unsigned dr, int *out_ddb)
 		return -EINVAL;
 	/* SF7 -7.5 dB ... SF12 -20 dB, 2.5 dB per SF step */
 	*out_ddb = w->fsk ? 0 : -75 - 25 * (w->sf - 7);
+	return 0;
+}
+
+/* --- channel plans ---------------------------------------------------------------------------------------- */
+
+int lw_region_plan_check(enum lw_region_id r, const struct lw_channel_plan *p, const char **why)
+{
+	const struct region *g = region(r);
+	const char *w = NULL;
+	if (!g || !p)
+		w = "unknown region";
+	else if (g->grid && p->n_extra)
+		w = "this region takes a sub-band, not a list of channels";
+	else if (!g->grid && p->sub_band)
+		w = "this region takes a list of channels, not a sub-band";
+	else if (p->sub_band > 8)
+		w = "the sub-band is beyond 1..8";
+	else if (p->n_extra > LW_PLAN_MAX_EXTRA)
+		w = "a CFList holds at most five channels";
+	for (unsigned i = 0; !w && p && i < p->n_extra; i++) {
+		uint32_t f = p->extra_hz[i];
+		if (f < g->band_lo_hz || f > g->band_hi_hz)
+			w = "a channel is outside the region's band";
+		else if (f % 100)
+			w = "a channel is not on the 100 Hz grid a CFList can carry";
+		for (unsigned j = 0; !w && j < g->join_n + i; j++)
+			if (f == (j < g->join_n ? g->join_hz[j] : p->extra_hz[j - g->join_n]))
+				w = "a channel is listed twice (the default channels are always there)";
+	}
+	if (why)
+		*why = w;
+	return w ? -EINVAL : 0;
+}
+
+int lw_region_plan_channels(enum lw_region_id r, const struct lw_channel_plan *p, unsigned *out_n)
+{
+	if (lw_region_plan_check(r, p, NULL) != 0)
+		return -EINVAL;
+	const struct region *g = region(r);
+	*out_n = g->grid ? (p->sub_band ? 9 : 72) : g->join_n + p->n_extra;
+	return 0;
+}
+
+int lw_region_plan_channel_hz(enum lw_region_id r, const struct lw_channel_plan *p, unsigned i, uint32_t *out_hz)
+{
+	unsigned n;
+	if (lw_region_plan_channels(r, p, &n) != 0 || i >= n)
+		return -EINVAL;
+	const struct region *g = region(r);
+	if (!g->grid) {
+		*out_hz = i < g->join_n ? g->join_hz[i] : p->extra_hz[i - g->join_n];
+		return 0;
+	}
+	unsigned ch = !p->sub_band ? i : i < 8 ? 8 * (p->sub_band - 1) + i : 64 + p->sub_band - 1;
+	*out_hz = ch < 64 ? g->grid->up125_hz + 200000u * ch : g->grid->up500_hz + 1600000u * (ch - 64);
+	return 0;
+}
+
+bool lw_region_plan_has(enum lw_region_id r, const struct lw_channel_plan *p, uint32_t freq_hz)
+{
+	unsigned n, ch;
+	if (lw_region_plan_channels(r, p, &n) != 0)
+		return false;
+	const struct region *g = region(r);
+	if (g->grid) {
+		if (grid_channel(g->grid, freq_hz, &ch) != 0)
+			return false;
+		unsigned s = p->sub_band;
+		return !s || (ch < 64 ? ch / 8 == s - 1 : ch - 64 == s - 1);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t f;
+		if (lw_region_plan_channel_hz(r, p, i, &f) == 0 && f == freq_hz)
+			return true;
+	}
+	return false;
+}
+
+static void put_u24le(uint8_t *o, uint32_t v)
+{
+	o[0] = (uint8_t)v;
+	o[1] = (uint8_t)(v >> 8);
+	o[2] = (uint8_t)(v >> 16);
+}
+
+int lw_region_cflist(enum lw_region_id r, const struct lw_channel_plan *p, uint8_t out[LW_CFLIST_LEN])
+{
+	if (lw_region_plan_check(r, p, NULL) != 0)
+		return -EINVAL;
+	memset(out, 0, LW_CFLIST_LEN);
+	if (!region(r)->grid) {
+		/* CFListType 0: five 24-bit frequencies in units of 100 Hz, unused ones zero (LoRaWAN 1.0.3 §6.2.5) */
+		for (unsigned i = 0; i < p->n_extra; i++)
+			put_u24le(out + 3 * i, p->extra_hz[i] / 100);
+		return p->n_extra ? LW_CFLIST_LEN : 0;
+	}
+	if (!p->sub_band)
+		return 0;
+	/* CFListType 1: ChMask0..3 for channels 0..63, ChMask4 for 64..71, then RFU (RP002-1.0.x US902-928) */
+	unsigned s = p->sub_band - 1;
+	out[s] = 0xFF;                  /* channels 8s..8s+7: byte s of the little-endian mask bytes */
+	out[8] = (uint8_t)(1u << s);    /* the 500 kHz channel 64 + s */
+	out[LW_CFLIST_LEN - 1] = 1;
+	return LW_CFLIST_LEN;
+}
+
+int lw_region_plan_masks(enum lw_region_id r, const struct lw_channel_plan *p, struct lw_chmask out[2])
+{
+	unsigned n;
+	if (lw_region_plan_channels(r, p, &n) != 0)
+		return -EINVAL;
+	if (!region(r)->grid) {
+		out[0] = (struct lw_chmask){ 0, (uint16_t)((1u << n) - 1) };
+		return 1;
+	}
+	if (!p->sub_band) { /* ChMaskCntl 6: every 125 kHz channel on, ChMask for 64..71 */
+		out[0] = (struct lw_chmask){ 6, 0x00FF };
+		return 1;
+	}
+	unsigned s = p->sub_band - 1;
+	out[0] = (struct lw_chmask){ 7, (uint16_t)(1u << s) }; /* every 125 kHz channel off, 500 kHz 64 + s on */
+	out[1] = (struct lw_chmask){ (uint8_t)(s / 2), (uint16_t)(0xFFu << (8 * (s % 2))) };
+	return 2;
+}
+
+int lw_region_adr_limits(enum lw_region_id r, unsigned *out_max_dr, unsigned *out_max_tx_power)
+{
+	const struct region *g = region(r);
+	if (!g)
+		return -EINVAL;
+	*out_max_dr = g->adr_max_dr;
+	*out_max_tx_power = g->max_tx_power;
 	return 0;
 }
 
@@ -209,7 +417,7 @@ struct lw_dutycycle {
 
 lw_dutycycle_t *lw_dutycycle_new(enum lw_region_id r, size_t max_records)
 {
-	if (r != LW_REGION_EU868 && r != LW_REGION_US915)
+	if (!region(r))
 		return NULL;
 	lw_dutycycle_t *dc = calloc(1, sizeof(*dc));
 	if (!dc)

@@ -385,8 +385,8 @@ static int persist_join(lw_session_t *s, uint32_t dev_addr, const uint8_t *nwk, 
 	return rc;
 }
 
-static void build_accept(const lw_session_t *s, const struct lw_join_params *jp, uint32_t app_nonce,
-	uint8_t plain[LW_JOIN_ACCEPT_LEN])
+static size_t build_accept(const lw_session_t *s, const struct lw_join_params *jp, uint32_t app_nonce,
+	uint8_t plain[LW_JOIN_ACCEPT_CF_LEN])
 {
 	plain[0] = LW_MTYPE_JOIN_ACCEPT << 5 | LW_MAJOR_R1;
 	for (int i = 0; i < 3; i++) {
@@ -396,6 +396,10 @@ static void build_accept(const lw_session_t *s, const struct lw_join_params *jp,
 	put_le32(plain + 7, jp->dev_addr);
 	plain[11] = (uint8_t)(jp->rx1_dr_offset << 4 | jp->rx2_dr); /* DLSettings; bit 7 RFU in 1.0.x */
 	plain[12] = jp->rx_delay_s;
+	if (!jp->cflist)
+		return 13;
+	memcpy(plain + 13, jp->cflist, LW_CFLIST_LEN);
+	return 13 + LW_CFLIST_LEN;
 }
 
 static int check_join(const lw_session_t *s, const struct lw_frame *f, const struct lw_join_params *jp,
@@ -407,7 +411,7 @@ static int check_join(const lw_session_t *s, const struct lw_frame *f, const str
 		return -EINVAL;
 	if (jp->net_id > 0xFFFFFF || jp->rx1_dr_offset > 7 || jp->rx2_dr > 15 || jp->rx_delay_s > 15)
 		return -EINVAL;
-	return cap < LW_JOIN_ACCEPT_LEN ? -ENOSPC : 0;
+	return cap < (jp->cflist ? LW_JOIN_ACCEPT_CF_LEN : LW_JOIN_ACCEPT_LEN) ? -ENOSPC : 0;
 }
 
 int lw_session_join(lw_session_t *s, const struct lw_frame *f, const struct lw_join_params *jp, uint8_t *out,
@@ -457,13 +461,13 @@ int lw_session_join(lw_session_t *s, const struct lw_frame *f, const struct lw_j
 		s->have_fcnt_up = false;
 		s->fcnt_up = 0;
 		s->fcnt_down = 0;
-		uint8_t plain[LW_JOIN_ACCEPT_LEN];
-		build_accept(s, jp, app_nonce, plain);
-		rc = lw_crypto_join_mic(s->app_key, plain, 13, plain + 13);
+		uint8_t plain[LW_JOIN_ACCEPT_CF_LEN];
+		size_t body = build_accept(s, jp, app_nonce, plain);
+		rc = lw_crypto_join_mic(s->app_key, plain, body, plain + body);
 		out[0] = plain[0];
-		if (rc == 0)
-			rc = lw_crypto_join_accept_encrypt(s->app_key, plain + 1, out + 1, 16);
-		*out_len = LW_JOIN_ACCEPT_LEN;
+		if (rc == 0) /* everything after the MHDR, MIC included, in 16-byte blocks: 16 or 32 bytes */
+			rc = lw_crypto_join_accept_encrypt(s->app_key, plain + 1, out + 1, body + 3);
+		*out_len = body + 4;
 		mbedtls_platform_zeroize(plain, sizeof(plain));
 	} else {
 		LPW_ERR("lorawan", "device %s: join not stored (%d); old session kept", s->id, rc);

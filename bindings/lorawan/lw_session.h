@@ -14,6 +14,7 @@
 
 #include "bindings/lorawan/lw_crypto.h"
 #include "bindings/lorawan/lw_frame.h"
+#include "bindings/lorawan/lw_region.h"
 #include "core/store.h"
 
 typedef struct lw_session lw_session_t;
@@ -109,12 +110,13 @@ struct lw_join_params {
 	uint8_t rx1_dr_offset;    /* 0..7 (region limits apply) */
 	uint8_t rx2_dr;           /* 0..15 */
 	uint8_t rx_delay_s;       /* 0..15; 0 means 1 s */
+	const uint8_t *cflist;    /* LW_CFLIST_LEN (lw_region_cflist) or NULL for none; borrowed */
 };
 
 /* Handles a Join-Request (f from lw_frame_parse, borrowed) for this OTAA device: checks DevEUI and AppEUI, the MIC
  * with the AppKey, refuses a DevNonce in the history, takes the next AppNonce, derives NwkSKey/AppSKey, stores the
- * new session (counters reset) in one transaction, and only then writes the encrypted Join-Accept (17 bytes, no
- * CFList) into out. On any failure the old session stays in force.
+ * new session (counters reset) in one transaction, and only then writes the encrypted Join-Accept (17 bytes, or
+ * 33 with jp->cflist) into out. On any failure the old session stays in force.
  * -EINVAL (not a Join-Request, ABP device, other DevEUI/AppEUI, bad params), -EBADMSG (MIC), -EALREADY (DevNonce
  * reused), -EOVERFLOW (AppNonce space used up), -ENOSPC (cap < 17), negative errno from the store. */
 int lw_session_join(lw_session_t *s, const struct lw_frame *f, const struct lw_join_params *jp, uint8_t *out,

@@ -107,6 +107,71 @@ static void test_device_time_ans(void **state)
 	assert_int_equal(lw_mac_gps_ms_from_unix_ms(0, 18, &gps), -ERANGE);
 }
 
+/* Requests the network initiates, byte for byte (LoRaWAN 1.0.3 §5.3-§5.8 field layouts). */
+static void test_requests(void **state)
+{
+	uint8_t out[8], want[8];
+	size_t n = 0;
+	/* LinkADRReq DR5, TXPower 2, ChMask 0x00FF (channels 0..7), ChMaskCntl 0, NbTrans 1 */
+	assert_int_equal(lw_mac_build_link_adr_req(5, 2, 0x00FF, 0, 1, out, sizeof(out), &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(out, want, lw_test_hex("0352ff0001", want, sizeof(want)));
+	/* US915 ChMaskCntl 7 (all 125 kHz off), 500 kHz channel 65 on, DR3, TXPower 0, NbTrans 0 (keep) */
+	assert_int_equal(lw_mac_build_link_adr_req(3, 0, 0x0002, 7, 0, out, sizeof(out), &n), 0);
+	assert_memory_equal(out, want, lw_test_hex("0330020070", want, sizeof(want)));
+	assert_int_equal(lw_mac_build_link_adr_req(16, 0, 0, 0, 0, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(lw_mac_build_link_adr_req(5, 0, 0, 8, 0, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(lw_mac_build_link_adr_req(5, 0, 0, 0, 0, out, 4, &n), -ENOSPC);
+	/* DutyCycleReq 1/2^7 */
+	assert_int_equal(lw_mac_build_duty_cycle_req(7, out, sizeof(out), &n), 0);
+	assert_memory_equal(out, want, lw_test_hex("0407", want, sizeof(want)));
+	assert_int_equal(lw_mac_build_duty_cycle_req(16, out, sizeof(out), &n), -EINVAL);
+	/* RXParamSetupReq RX1DROffset 1, RX2 DR3, 869.525 MHz = 8695250 x 100 Hz = 0x84ADD2 */
+	assert_int_equal(lw_mac_build_rx_param_setup_req(1, 3, 869525000, out, sizeof(out), &n), 0);
+	assert_memory_equal(out, want, lw_test_hex("0513d2ad84", want, sizeof(want)));
+	assert_int_equal(lw_mac_build_rx_param_setup_req(1, 3, 869525050, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(lw_mac_build_dev_status_req(out, sizeof(out), &n), 0);
+	assert_true(n == 1 && out[0] == 0x06);
+	/* NewChannelReq channel 3 at 867.1 MHz (0x844F18), DR0..5 */
+	assert_int_equal(lw_mac_build_new_channel_req(3, 867100000, 0, 5, out, sizeof(out), &n), 0);
+	assert_int_equal(n, 6);
+	assert_memory_equal(out, want, lw_test_hex("0703184f8450", want, sizeof(want)));
+	assert_int_equal(lw_mac_build_new_channel_req(3, 867100000, 5, 0, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(lw_mac_build_new_channel_req(16, 867100000, 0, 5, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(lw_mac_build_rx_timing_setup_req(2, out, sizeof(out), &n), 0);
+	assert_memory_equal(out, want, lw_test_hex("0802", want, sizeof(want)));
+	assert_int_equal(lw_mac_build_rx_timing_setup_req(0, out, sizeof(out), &n), -EINVAL);
+}
+
+/* The device's answers: all status bits, or the request counts as refused. */
+static void test_answers(void **state)
+{
+	struct lw_mac_cmd a = { LW_CID_LINK_ADR, 1, { 0x07 } };
+	assert_true(lw_mac_link_adr_ans_ok(&a));
+	a.payload[0] = 0x06; /* channel mask NACK: nothing applied */
+	assert_false(lw_mac_link_adr_ans_ok(&a));
+	a = (struct lw_mac_cmd){ LW_CID_RX_PARAM_SETUP, 1, { 0x07 } };
+	assert_true(lw_mac_rx_param_setup_ans_ok(&a));
+	assert_false(lw_mac_link_adr_ans_ok(&a)); /* another CID */
+	a = (struct lw_mac_cmd){ LW_CID_NEW_CHANNEL, 1, { 0x03 } };
+	assert_true(lw_mac_new_channel_ans_ok(&a));
+	a.payload[0] = 0x01;
+	assert_false(lw_mac_new_channel_ans_ok(&a));
+	unsigned battery;
+	int margin;
+	a = (struct lw_mac_cmd){ LW_CID_DEV_STATUS, 2, { 0xFE, 0x3F } }; /* 6-bit -1 dB */
+	assert_int_equal(lw_mac_dev_status_ans(&a, &battery, &margin), 0);
+	assert_true(battery == 254 && margin == -1);
+	a.payload[1] = 0x1F;
+	assert_int_equal(lw_mac_dev_status_ans(&a, &battery, &margin), 0);
+	assert_int_equal(margin, 31);
+	a.payload[1] = 0xE0; /* RFU bits ignored: -32 */
+	assert_int_equal(lw_mac_dev_status_ans(&a, &battery, &margin), 0);
+	assert_int_equal(margin, -32);
+	a.cid = LW_CID_LINK_ADR;
+	assert_int_equal(lw_mac_dev_status_ans(&a, &battery, &margin), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +179,8 @@ int main(void)
 		cmocka_unit_test(test_parse_unknown_and_truncated),
 		cmocka_unit_test(test_link_check_ans),
 		cmocka_unit_test(test_device_time_ans),
+		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

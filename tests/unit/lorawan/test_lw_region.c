@@ -47,7 +47,9 @@ static void test_dr_tables(void **state)
 	enum lw_region_id r;
 	assert_int_equal(lw_region_from_name("us915", &r), 0);
 	assert_int_equal(r, LW_REGION_US915);
-	assert_int_equal(lw_region_from_name("AS923", &r), -EINVAL);
+	assert_int_equal(lw_region_from_name("AS923", &r), 0);
+	assert_int_equal(r, LW_REGION_AS923_1);
+	assert_int_equal(lw_region_from_name("IN865", &r), -EINVAL);
 }
 
 static void test_rx_windows(void **state)
