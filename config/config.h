@@ -57,6 +57,7 @@ typedef struct {
 	uint8_t bootstrap_fport;  /* FPort of the bootstrap server (default 2); 0 = none */
 	bool confirmed_downlinks; /* LwM2M App. C.3.1 (confirmed) or C.3.2 (unconfirmed, the default) */
 	char *objects;            /* object list put into a Register that has none; NULL = pass the server's 4.09 back */
+	bool adr;                 /* network-side ADR for this device (default true; the network's adr must be on) */
 } lpw_config_lorawan_device_t;
 
 /* A device's SMS settings besides the binding identity. For devices of other bindings: the number the SMS Registration
@@ -120,9 +121,19 @@ typedef struct {
 	uint32_t receive_buffer;   /* SO_RCVBUF of the socket, bytes (default 8 MiB) */
 } lpw_config_sgi_t;
 
-typedef enum { LPW_REGION_EU868, LPW_REGION_US915 } lpw_config_region_t;
+/* The same order as the network server's region ids (bindings/lorawan/lw_region.h checks it). */
+typedef enum {
+	LPW_REGION_EU868,
+	LPW_REGION_US915,
+	LPW_REGION_AU915,
+	LPW_REGION_AS923_1,
+	LPW_REGION_AS923_2,
+	LPW_REGION_AS923_3,
+	LPW_REGION_AS923_4,
+} lpw_config_region_t;
 
 #define LPW_LORAWAN_MAX_LISTED 64 /* bindings.lorawan.forwarders entries */
+#define LPW_LORAWAN_MAX_CHANNELS 5 /* bindings.lorawan.channels: what one CFList carries */
 
 /* bindings.lorawan: the gateway as network server behind Semtech UDP packet forwarders. */
 typedef struct {
@@ -145,6 +156,13 @@ typedef struct {
 	uint32_t gpio_line;
 	bool gpio_active_low;
 	uint32_t gpio_pulse_ms;    /* default 100 */
+	/* The channel plan the concentrator listens to, told to devices; ADR (network side) */
+	uint32_t channels_hz[LPW_LORAWAN_MAX_CHANNELS]; /* EU868/AS923: after the default channels (Join-Accept CFList) */
+	size_t nchannels;
+	uint32_t sub_band;         /* US915/AU915: 1..8 (eight 125 kHz channels, one 500 kHz); 0 = all 72 (default) */
+	bool adr;                  /* default true */
+	uint32_t adr_margin_db;    /* installation margin, default 10 dB */
+	uint32_t adr_history;      /* uplinks ADR looks at before it decides, default 20 */
 } lpw_config_lorawan_t;
 
 typedef enum { LPW_SMS_CNMI_STORE, LPW_SMS_CNMI_DIRECT } lpw_config_sms_cnmi_t;

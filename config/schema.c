@@ -407,7 +407,7 @@ static int check_bootstrap_ref(lpw_cfg_ctx_t *c, const config_setting_t *s, cons
 
 static const char *const lw_otaa_keys[] = { "join_eui", "app_key", "app_key_file", NULL };
 static const char *const lw_abp_keys[] = { "dev_addr", "nwk_s_key", "app_s_key", NULL };
-static const char *const lw_other_keys[] = { "fport", "bootstrap_fport", "confirmed_downlinks", "objects", NULL };
+static const char *const lw_other_keys[] = { "fport", "bootstrap_fport", "confirmed_downlinks", "objects", "adr", NULL };
 
 /* Exactly nbytes bytes of hex into out; reports and returns -EINVAL otherwise. The text may be a secret: never
  * echoed. */
@@ -673,6 +673,8 @@ static const lpw_cfg_key_t device_keys[] = {
 	{ .name = "confirmed_downlinks", .type = T_BOOL, .store = S_BOOL,
 	  .off = offsetof(lpw_config_device_t, lorawan.confirmed_downlinks), .def = "false",
 	  .help = "lorawan: confirmed downlinks (LwM2M App. C.3.1)" },
+	{ .name = "adr", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_device_t, lorawan.adr),
+	  .def = "true", .help = "lorawan: the network steers the device's data rate and power (with bindings.lorawan.adr)" },
 	{ .name = "objects", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, lorawan.objects),
 	  .min = 1, .max = 1024, .check = check_objects, .expect = "a CoRE link-format list such as \"</1/0>,</3/0>\"",
 	  .help = "lorawan: object list put into a Register that has none" },
@@ -889,7 +891,27 @@ static const lpw_cfg_key_t sgi_keys[] = {
 
 /* --- bindings.lorawan --- */
 
-static const char *const lw_regions[] = { "EU868", "US915", NULL };
+static const char *const lw_regions[] = { "EU868", "US915", "AU915", "AS923-1", "AS923-2", "AS923-3", "AS923-4",
+					   NULL };
+
+/* What the checks below need of each region (RP002-1.0.x): downlink DRs, RX1DROffsets, the band, whether devices
+ * are kept to a sub-band (64 + 8 channels) or told extra channels, and the default channels those must not repeat.
+ * AS923-2..4 are AS923-1 shifted down by 1.8, 6.6 and 5.9 MHz. */
+struct lw_region_limits {
+	unsigned dr_lo, dr_hi, off_hi;
+	uint32_t f_lo, f_hi;
+	bool sub_bands;
+	uint32_t defaults[3];
+};
+static const struct lw_region_limits lw_limits[] = {
+	[LPW_REGION_EU868] = { 0, 7, 5, 863000000u, 870000000u, false, { 868100000u, 868300000u, 868500000u } },
+	[LPW_REGION_US915] = { 8, 13, 3, 902000000u, 928000000u, true, { 0 } },
+	[LPW_REGION_AU915] = { 8, 13, 5, 915000000u, 928000000u, true, { 0 } },
+	[LPW_REGION_AS923_1] = { 2, 7, 7, 915000000u, 928000000u, false, { 923200000u, 923400000u } },
+	[LPW_REGION_AS923_2] = { 2, 7, 7, 915000000u, 928000000u, false, { 921400000u, 921600000u } },
+	[LPW_REGION_AS923_3] = { 2, 7, 7, 915000000u, 928000000u, false, { 916600000u, 916800000u } },
+	[LPW_REGION_AS923_4] = { 2, 7, 7, 915000000u, 928000000u, false, { 917300000u, 917500000u } },
+};
 _Static_assert(sizeof(lpw_config_region_t) == sizeof(int), "the region is stored through an int");
 
 /* The concentrator reset line: present group = a line to pulse; its chip defaults to gpiochip0. */
@@ -901,16 +923,39 @@ static int gpio_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *
 	return lw->gpio_chip ? 0 : -ENOMEM;
 }
 
-/* Region-dependent ranges (RP002-1.0.x): downlink DRs EU868 0..7, US915 8..13; RX1DROffset US915 0..3;
- * frequencies inside the region's band. */
+/* The plan's extra channels inside the region's band, distinct and none a default channel. */
+static int check_plan(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_config_lorawan_t *lw)
+{
+	const struct lw_region_limits *l = &lw_limits[lw->region];
+	int rc = 0;
+	for (size_t i = 0; i < lw->nchannels; i++) {
+		uint32_t f = lw->channels_hz[i];
+		bool dup = false;
+		for (size_t j = 0; j < 3; j++)
+			dup |= f == l->defaults[j];
+		for (size_t j = 0; j < i; j++)
+			dup |= f == lw->channels_hz[j];
+		if (dup || f < l->f_lo || f > l->f_hi) {
+			lpw_config_error(c, config_setting_get_member(s, "channels"), NULL, "entry %zu (%u Hz) %s", i + 1, f,
+					 dup ? "is listed twice or is one of the region's default channels"
+					     : "is outside the region's band");
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
+/* Region-dependent ranges (RP002-1.0.x): downlink DRs, RX1DROffsets, frequencies inside the region's band, the
+ * kind of channel plan. */
 static int lorawan_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
 {
 	const lpw_config_lorawan_t *lw = &((lpw_config_t *)dst)->lorawan;
-	bool us = lw->region == LPW_REGION_US915;
-	unsigned dr_lo = us ? 8 : 0, dr_hi = us ? 13 : 7, off_hi = us ? 3 : 5;
-	uint32_t f_lo = us ? 902000000u : 863000000u, f_hi = us ? 928000000u : 870000000u;
-	const char *region = lw_regions[us];
-	int rc = 0;
+	const struct lw_region_limits *l = &lw_limits[lw->region];
+	unsigned dr_lo = l->dr_lo, dr_hi = l->dr_hi, off_hi = l->off_hi;
+	uint32_t f_lo = l->f_lo, f_hi = l->f_hi;
+	const char *region = lw_regions[lw->region];
+	bool us = l->sub_bands;
+	int rc = check_plan(c, s, lw);
 	if (lw->rx2_dr != UINT32_MAX && (lw->rx2_dr < dr_lo || lw->rx2_dr > dr_hi)) {
 		lpw_config_error(c, config_setting_get_member(s, "rx2_dr"), NULL,
 				 "%u is not a %s downlink data rate; expected %u..%u", lw->rx2_dr, region, dr_lo, dr_hi);
@@ -924,6 +969,16 @@ static int lorawan_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const cha
 	if (lw->rx2_freq_hz && (lw->rx2_freq_hz < f_lo || lw->rx2_freq_hz > f_hi)) {
 		lpw_config_error(c, config_setting_get_member(s, "rx2_freq"), NULL,
 				 "%u Hz is outside the %s band; expected %u..%u Hz", lw->rx2_freq_hz, region, f_lo, f_hi);
+		rc = -EINVAL;
+	}
+	if (lw->sub_band && !us) {
+		lpw_config_error(c, config_setting_get_member(s, "sub_band"), NULL,
+				 "is for US915 and AU915; %s lists its extra frequencies in channels", region);
+		rc = -EINVAL;
+	}
+	if (lw->nchannels && us) {
+		lpw_config_error(c, config_setting_get_member(s, "channels"), NULL,
+				 "is for EU868 and AS923; %s keeps devices to a sub-band with sub_band = 1..8", region);
 		rc = -EINVAL;
 	}
 	if (lw->only_listed_forwarders && lw->nforwarders == 0) {
@@ -964,6 +1019,35 @@ static int check_forwarders(lpw_cfg_ctx_t *c, const config_setting_t *s, const c
 	return rc;
 }
 
+/* bindings.lorawan.channels: up to five frequencies in Hz beside the region's default channels, on the 100 Hz grid
+ * a CFList carries (LoRaWAN 1.0.3 §6.2.5); band and duplicates are checked with the region (lorawan_finish).
+ * dst is the lorawan group. */
+static int check_channels(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	lpw_config_lorawan_t *lw = dst;
+	unsigned n = (unsigned)config_setting_length(s);
+	int rc = 0;
+	lw->nchannels = 0;
+	if (n > LPW_LORAWAN_MAX_CHANNELS) {
+		lpw_config_error(c, s, NULL, "has %u entries; a Join-Accept's CFList carries at most %d", n,
+				 LPW_LORAWAN_MAX_CHANNELS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+		long long v = e && config_setting_type(e) == CONFIG_TYPE_INT ? config_setting_get_int(e) : -1;
+		if (v <= 0 || v > 1000000000 || v % 100) {
+			lpw_config_error(c, s, NULL, "entry %u %s", i + 1,
+					 v <= 0 || v > 1000000000 ? "is not a frequency; expected an integer in Hz"
+								  : "is not a multiple of 100 Hz (the CFList's unit)");
+			rc = -EINVAL;
+			continue;
+		}
+		lw->channels_hz[lw->nchannels++] = (uint32_t)v;
+	}
+	return rc;
+}
+
 #define LW_INT(n, field, lo, hi, d, h)                                                                                 \
 	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, lorawan.field), .min = lo,             \
 	  .max = hi, .def = d, .help = h }
@@ -988,7 +1072,7 @@ static const lpw_cfg_key_t lorawan_keys[] = {
 	{ .name = "region", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_t, lorawan.region),
 	  .def = "EU868", .choices = lw_regions, .help = "regional parameters" },
 	LW_INT("net_id", net_id, 0, 0xFFFFFF, "0", "NetID (24 bits); its type 0/1 prefix seeds OTAA DevAddrs"),
-	LW_INT("rx1_dr_offset", rx1_dr_offset, 0, 5, "0", "RX1DROffset (US915: 0..3)"),
+	LW_INT("rx1_dr_offset", rx1_dr_offset, 0, 7, "0", "RX1DROffset (EU868/AU915 0..5, US915 0..3, AS923 0..7)"),
 	/* UINT32_MAX and 0: the region's defaults (EU868 DR0 869.525 MHz, US915 DR8 923.3 MHz) */
 	LW_INT("rx2_dr", rx2_dr, 0, 15, "4294967295", "RX2 data rate; default the region's"),
 	LW_INT("rx2_freq", rx2_freq_hz, 0, 1000000000, "0", "RX2 frequency in Hz; default the region's"),
@@ -1005,6 +1089,15 @@ static const lpw_cfg_key_t lorawan_keys[] = {
 	  .help = "refuse datagrams of every gateway EUI not in forwarders" },
 	{ .name = "gpio", .type = T_GROUP, .sub = gpio_keys, .check = gpio_finish,
 	  .help = "the concentrator's reset line, pulsed once at start" },
+	/* the channel plan and ADR */
+	{ .name = "channels", .type = T_STR_ARRAY, .off = offsetof(lpw_config_t, lorawan), .check = check_channels,
+	  .expect = "frequencies in Hz [867100000, 867300000, ...]",
+	  .help = "EU868/AS923: channels beside the default ones, sent in the Join-Accept's CFList (at most 5)" },
+	LW_INT("sub_band", sub_band, 0, 8, "0", "US915/AU915: the sub-band devices are kept to (1..8); 0 = all 72"),
+	{ .name = "adr", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, lorawan.adr), .def = "true",
+	  .help = "network-side ADR: data rate, TX power and NbTrans from the devices' SNR margin" },
+	LW_INT("adr_margin_db", adr_margin_db, 0, 30, "10", "ADR installation margin, dB"),
+	LW_INT("adr_history", adr_history, 1, 20, "20", "uplinks ADR looks at before it decides"),
 	{ 0 },
 };
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "bindings/lorawan/lw_mac.h"
+#include "bindings/lorawan/lw_ns_mac.h"
 #include "bindings/lorawan/lw_region.h"
 #include "bindings/lorawan/lw_session.h"
 #include "core/log.h"
@@ -55,12 +56,16 @@ struct dev {
 	size_t up_len;
 	uint8_t mac_in[LW_PHY_MAX];
 	size_t mac_in_len;
+	uint32_t up_fcnt;
+	bool up_adr, up_adr_ack_req;
+	struct lw_ns_mac mac; /* channel plan, ADR, DevStatus */
 
 	/* the open RX windows (class A: one downlink per uplink) */
 	bool window;
 	bool need_ack;        /* the uplink was confirmed */
 	uint8_t mac_ans[LW_FOPTS_MAX];
 	uint8_t mac_ans_len;
+	bool force_dl;        /* a downlink is owed even without ACK or MAC answers (ADRACKReq) */
 	lpw_timer_t rx_timer; /* the deadline: empty ACK / MAC answers */
 	uint8_t join_accept[LW_JOIN_ACCEPT_CF_LEN];
 	size_t join_accept_len;
@@ -95,6 +100,10 @@ struct lw_ns_udp {
 	unsigned rx2_dr;
 	lpw_pktfwd_t *pf;
 	lw_dutycycle_t *dc;
+	struct lw_ns_mac_cfg mac_cfg;     /* the channel plan and ADR settings every device's MAC state follows */
+	uint8_t cflist[LW_CFLIST_LEN];    /* the plan, as Join-Accepts carry it */
+	bool has_cflist;
+	struct lw_ns_mac_counters mac_c;
 	const lpw_binding_host_t *host; /* device lookups by DevEUI and DevAddr */
 	size_t ndevs;
 	struct dev *devs;     /* list of open devices */
@@ -151,7 +160,7 @@ static int make_txpk(lw_ns_udp_t *ns, const struct dev *d, int64_t offset_ms, ui
 		.tmst = d->path.tmst + (uint32_t)(offset_ms * 1000), /* the µs counter wraps: so does the sum */
 		.freq = freq_hz / 1e6,
 		.rfch = 0,
-		.powe = ns->region == LW_REGION_EU868 ? 14 : 20,
+		.powe = ns->region == LW_REGION_EU868 ? 14 : ns->region >= LW_REGION_AS923_1 ? 16 : 20, /* dBm, within each max EIRP */
 		.sf = info.sf,
 		.bw_khz = (uint16_t)(info.bw_hz / 1000),
 		.codr = 5,
@@ -277,6 +286,7 @@ static void close_window(struct dev *d)
 {
 	d->window = false;
 	d->need_ack = false;
+	d->force_dl = false;
 	d->mac_ans_len = 0;
 	lpw_loop_timer_clear(d->ns->loop, &d->rx_timer);
 }
@@ -293,7 +303,7 @@ static void serve_window(struct dev *d, bool app_only)
 {
 	lw_ns_udp_t *ns = d->ns;
 	bool app = d->pending;
-	if (!d->window || d->inflight || (!app && (app_only || (!d->need_ack && !d->mac_ans_len))))
+	if (!d->window || d->inflight || (!app && (app_only || (!d->need_ack && !d->mac_ans_len && !d->force_dl))))
 		return;
 	uint8_t fopts_len = d->mac_ans_len;
 	int64_t off;
@@ -358,6 +368,25 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* What the network asks of the device (channel plan, ADR, DevStatus), after the answers to its own requests:
+ * the device's answers to earlier requests are in cmds. */
+static void request_mac(struct dev *d, const struct lw_mac_cmd *cmds, size_t n)
+{
+	lw_ns_udp_t *ns = d->ns;
+	struct lw_ns_mac_uplink up = { .fcnt = d->up_fcnt, .dr = d->path.dr, .snr_ddb = (int)lround(d->path.snr * 10),
+				       .adr = d->up_adr && dcfg(d)->lorawan.adr, .adr_ack_req = d->up_adr_ack_req };
+	uint8_t req[LW_FOPTS_MAX];
+	bool gave_up = d->mac.gave_up, owed = false;
+	size_t len = lw_ns_mac_uplink(&d->mac, &ns->mac_cfg, &up, cmds, n, req, sizeof(d->mac_ans) - d->mac_ans_len,
+				      &owed, &ns->mac_c);
+	if (len)
+		add_answer(d, req, len);
+	d->force_dl = owed;
+	if (!gave_up && d->mac.gave_up)
+		LPW_WARN(MOD, "device %s: %u MAC requests in a row unanswered or refused; ADR stops until it joins again",
+			 dcfg(d)->id, LWNS_MAC_MAX_UNANSWERED);
+}
+
 static void answer_mac(struct dev *d)
 {
 	lw_ns_udp_t *ns = d->ns;
@@ -379,10 +408,9 @@ static void answer_mac(struct dev *d)
 			if (lw_mac_gps_ms_from_unix_ms(at, LW_NS_LEAP_SECONDS, &gps) == 0 &&
 			    lw_mac_build_device_time_ans(gps, ans, sizeof(ans), &len) == 0)
 				add_answer(d, ans, len);
-		} else {
-			LPW_DEBUG(MOD, "device %s: MAC command 0x%02x ignored", dcfg(d)->id, cmds[i].cid);
 		}
 	}
+	request_mac(d, cmds, n);
 }
 
 /* --- uplinks ------------------------------------------------------------------------------------------------ */
@@ -426,7 +454,7 @@ static void finish_uplink(lpw_timer_t *t, int64_t now)
 	if (ns->hooks.rx_open)
 		ns->hooks.rx_open(ns->hooks.as, d->h, deadline);
 	serve_window(d, true);
-	if (!d->window || (!d->need_ack && !d->mac_ans_len))
+	if (!d->window || (!d->need_ack && !d->mac_ans_len && !d->force_dl))
 		return;
 	/* LoRaWAN 1.0.x §4.3.1.2: a confirmed uplink is acknowledged; MAC answers go with it. When nothing else can
 	 * come (no application data, or nothing the application answers), now, in RX1; else the application's
@@ -498,6 +526,9 @@ static void accept_data(struct dev *d, const struct lw_uplink *up, const uint8_t
 	d->up_len = up->has_fport && up->fport > 0 ? up->payload_len : 0;
 	memcpy(d->up_data, payload, d->up_len);
 	d->mac_in_len = up->mac ? up->mac_len : 0; /* no FOpts: NULL */
+	d->up_fcnt = up->fcnt;
+	d->up_adr = up->adr;
+	d->up_adr_ack_req = up->adr_ack_req;
 	if (d->mac_in_len)
 		memcpy(d->mac_in, up->mac, d->mac_in_len);
 }
@@ -588,6 +619,7 @@ static int join_params(lw_ns_udp_t *ns, struct lw_join_params *jp)
 	jp->rx1_dr_offset = (uint8_t)ns->cfg->lorawan.rx1_dr_offset;
 	jp->rx2_dr = (uint8_t)ns->rx2_dr;
 	jp->rx_delay_s = 1; /* RECEIVE_DELAY1: the timing this server schedules for */
+	jp->cflist = ns->has_cflist ? ns->cflist : NULL;
 	return rc;
 }
 
@@ -610,7 +642,7 @@ static void join_request(lw_ns_udp_t *ns, const struct lw_frame *f, const struct
 		LPW_INFO(MOD, "device %s: Join-Request with a bad MIC", dcfg(d)->id);
 		return;
 	}
-	struct lw_join_params jp = { 0 }; /* no CFList yet: the default channels */
+	struct lw_join_params jp = { 0 };
 	size_t len = 0;
 	int rc = join_params(ns, &jp);
 	if (rc == 0)
@@ -623,6 +655,7 @@ static void join_request(lw_ns_udp_t *ns, const struct lw_frame *f, const struct
 	}
 	ns->c.joins++;
 	d->join_accept_len = len;
+	lw_ns_mac_reset(&d->mac, true); /* the Join-Accept told it the plan */
 	index_devaddr(d);
 	d->warned_replay = false;
 	LPW_NOTICE(MOD, "device %s: joined, DevAddr %08x", dcfg(d)->id, jp.dev_addr);
@@ -828,6 +861,13 @@ static void op_free(void *self)
 	if (c->rx2_fallbacks)
 		LPW_NOTICE(MOD, "network server: %llu downlinks sent again for RX2 after TOO_LATE",
 			   (unsigned long long)c->rx2_fallbacks);
+	const struct lw_ns_mac_counters *m = &ns->mac_c;
+	if (m->link_adr_sent)
+		LPW_NOTICE(MOD, "network server: LinkADRReq %llu sent, %llu acknowledged, %llu refused; %llu requests "
+				"unanswered, %llu devices left alone; %llu DevStatusAns",
+			   (unsigned long long)m->link_adr_sent, (unsigned long long)m->link_adr_acked,
+			   (unsigned long long)m->link_adr_refused, (unsigned long long)m->unanswered,
+			   (unsigned long long)m->gave_up, (unsigned long long)m->dev_status);
 	if (ns->stats)
 		lpw_stats_del_source(ns->stats, ns);
 	lpw_pktfwd_free(ns->pf);
@@ -911,6 +951,8 @@ static int op_device_add(void *self, lpw_device_t *h)
 		free(d);
 		return rc;
 	}
+	/* an ABP device has only the region's default channels until told more */
+	lw_ns_mac_reset(&d->mac, !ns->mac_cfg.plan.n_extra);
 	lpw_device_set_slot(h, LPW_SLOT_NETWORK, d);
 	d->next = ns->devs;
 	if (ns->devs)
@@ -937,7 +979,15 @@ static int op_reconfigure(void *self, const lpw_config_t *cfg, FILE *report)
 		fprintf(report, "bindings.lorawan: listen, port, region, net_id and RX2 keep their values until a restart\n");
 		restart++;
 	}
-	ns->cfg = cfg; /* dedup_ms, rx1_dr_offset, forwarder timeout: at once */
+	if (o->sub_band != n->sub_band || o->nchannels != n->nchannels ||
+	    memcmp(o->channels_hz, n->channels_hz, sizeof(o->channels_hz)) != 0) {
+		fprintf(report, "bindings.lorawan: the channel plan (channels, sub_band) keeps its value until a restart\n");
+		restart++;
+	}
+	ns->cfg = cfg; /* dedup_ms, rx1_dr_offset, forwarder timeout, ADR settings: at once */
+	ns->mac_cfg.adr = n->adr;
+	ns->mac_cfg.adr_params.margin_ddb = (int)n->adr_margin_db * 10;
+	ns->mac_cfg.adr_params.history = n->adr_history;
 	return restart;
 }
 
@@ -968,10 +1018,33 @@ static const lw_ns_ops_t ops = {
 
 /* --- construction ------------------------------------------------------------------------------------------- */
 
+/* The channel plan (its CFList for Join-Accepts) and the ADR settings. */
+static int setup_plan(lw_ns_udp_t *ns)
+{
+	const lpw_config_lorawan_t *lc = &ns->cfg->lorawan;
+	struct lw_ns_mac_cfg *m = &ns->mac_cfg;
+	const char *why = NULL;
+	*m = (struct lw_ns_mac_cfg){ .region = ns->region, .adr = lc->adr,
+				     .adr_params = { .margin_ddb = (int)lc->adr_margin_db * 10,
+						     .history = lc->adr_history, .max_dr = 15 } };
+	for (size_t i = 0; i < lc->nchannels && i < LW_PLAN_MAX_EXTRA; i++)
+		m->plan.extra_hz[m->plan.n_extra++] = lc->channels_hz[i];
+	m->plan.sub_band = lc->sub_band;
+	if (lw_region_plan_check(ns->region, &m->plan, &why) != 0) {
+		LPW_ERR(MOD, "bindings.lorawan channel plan: %s", why ? why : "invalid");
+		return -EINVAL;
+	}
+	int n = lw_region_cflist(ns->region, &m->plan, ns->cflist);
+	ns->has_cflist = n > 0;
+	return n < 0 ? n : 0;
+}
+
 static int setup_region(lw_ns_udp_t *ns)
 {
 	const lpw_config_lorawan_t *lc = &ns->cfg->lorawan;
-	ns->region = lc->region == LPW_REGION_US915 ? LW_REGION_US915 : LW_REGION_EU868;
+	_Static_assert((int)LPW_REGION_AS923_4 == (int)LW_REGION_AS923_4 && (int)LPW_REGION_AU915 == (int)LW_REGION_AU915,
+		       "config/config.h lists the regions in lw_region.h's order");
+	ns->region = (enum lw_region_id)lc->region;
 	if (lw_region_rx2(ns->region, &ns->rx2_freq_hz, &ns->rx2_dr) != 0)
 		return -EINVAL;
 	if (lc->rx2_freq_hz)
@@ -979,7 +1052,7 @@ static int setup_region(lw_ns_udp_t *ns)
 	if (lc->rx2_dr != UINT32_MAX)
 		ns->rx2_dr = lc->rx2_dr;
 	ns->dc = lw_dutycycle_new(ns->region, 0);
-	return ns->dc ? 0 : -ENOMEM;
+	return ns->dc ? setup_plan(ns) : -ENOMEM;
 }
 
 int lw_ns_udp_new(const lpw_binding_env_t *env, const lw_as_hooks_t *hooks, lw_ns_t *out)

@@ -269,6 +269,7 @@ int lw_session_uplink(lw_session_t *s, const struct lw_frame *f, uint8_t *payloa
 	*out = (struct lw_uplink){
 		.fcnt = fcnt,
 		.confirmed = f->mtype == LW_MTYPE_CONF_UP,
+		.adr = d->adr,
 		.adr_ack_req = d->adr_ack_req,
 		.ack = d->ack,
 		.has_fport = d->has_fport,

@@ -64,6 +64,7 @@ uint32_t lw_session_fcnt_down_next(const lw_session_t *s);
 struct lw_uplink {
 	uint32_t fcnt;        /* rebuilt 32-bit FCntUp */
 	bool confirmed;
+	bool adr;             /* the device lets the network steer its data rate */
 	bool adr_ack_req;
 	bool ack;             /* the device acknowledges our last confirmed downlink */
 	bool has_fport;

@@ -652,3 +652,8 @@ int lpw_devsim_client_input(lpw_devsim_client_t *c, const uint8_t *data, size_t 
 	coap_delete_pdu(pdu);
 	return 0;
 }
+
+void lpw_devsim_client_set_mtu(lpw_devsim_client_t *c, size_t mtu)
+{
+	c->link.mtu = mtu;
+}

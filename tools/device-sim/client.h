@@ -90,6 +90,8 @@ int lpw_devsim_client_input(lpw_devsim_client_t *c, const uint8_t *data, size_t 
 void lpw_devsim_client_corrupt_next(lpw_devsim_client_t *c);
 
 bool lpw_devsim_client_registered(const lpw_devsim_client_t *c);
+/* The largest datagram the link carries from now on (a LoRaWAN device moved to another data rate). */
+void lpw_devsim_client_set_mtu(lpw_devsim_client_t *c, size_t mtu);
 /* "/rd/5", or "" before registration. Borrowed, valid until the next registration. */
 const char *lpw_devsim_client_location(const lpw_devsim_client_t *c);
 /* Confirmable exchanges this client still waits on. */

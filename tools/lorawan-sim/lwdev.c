@@ -106,7 +106,8 @@ lpw_lwdev_t *lpw_lwdev_new(lpw_loop_t *loop, const lpw_lwdev_radio_t *radio, con
 	dev->cfg = *cfg;
 	if (!dev->cfg.max_retransmit)
 		dev->cfg.max_retransmit = LPW_LWDEV_MAX_RETRANSMIT;
-	dev->mtu = dr.max_n; /* no FOpts are ever sent, so FRMPayload may use all of N */
+	dev->mtu = dr.max_n; /* MAC answers ride along only where they fit beside the payload */
+	lpw_lwdev_plan_defaults(dev);
 	hex(cfg->dev_eui, 8, dev->endpoint);
 	uint32_t seed = cfg->dev_nonce_seed;
 	if (!seed && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
@@ -206,20 +207,10 @@ uint32_t lpw_lwdev_fcnt_up(const lpw_lwdev_t *dev)
 
 /* ---- uplinks ---- */
 
-static uint32_t uplink_freq(lpw_lwdev_t *dev)
-{
-	/* the default channels every device has without a CFList: EU868 868.1/.3/.5, US915 sub-band 1 */
-	unsigned ch = dev->chan++;
-	if (dev->cfg.region == LW_REGION_US915)
-		return 902300000u + 200000u * (ch % 8);
-	static const uint32_t eu[] = {868100000u, 868300000u, 868500000u};
-	return eu[ch % 3];
-}
-
 /* Puts phy on the air; a new uplink closes every RX window of the previous one. 0 sent, 1 lost, -errno. */
 static int transmit(lpw_lwdev_t *dev, const uint8_t *phy, size_t len, bool join)
 {
-	uint32_t freq = uplink_freq(dev), tmst = 0;
+	uint32_t freq = lpw_lwdev_next_freq(dev), tmst = 0;
 	int rc = dev->radio.uplink(dev->radio.ctx, dev, phy, len, freq, dev->cfg.dr, &tmst);
 	if (rc < 0)
 		return rc;
@@ -281,8 +272,13 @@ int lpw_lwdev_send_data(lpw_lwdev_t *dev, const uint8_t *coap, size_t len, const
 {
 	uint8_t enc[LW_PHY_MAX], phy[LW_PHY_MAX];
 	size_t plen;
+	/* the MAC answers owed go in FOpts when they fit beside the payload, else with a later uplink */
+	bool fopts = dev->mac_out_len && len + dev->mac_out_len <= dev->mtu;
 	struct lw_data_frame f = {
 		.dev_addr = dev->dev_addr,
+		.adr = dev->cfg.adr,
+		.fopts_len = fopts ? (uint8_t)dev->mac_out_len : 0,
+		.fopts = fopts ? dev->mac_out : NULL,
 		.ack = dev->need_ack, /* answers a ConfirmedDataDown (1.0.3 §4.3.1.2) */
 		.fcnt = (uint16_t)dev->fcnt_up,
 		.has_fport = true,
@@ -313,8 +309,14 @@ int lpw_lwdev_send_data(lpw_lwdev_t *dev, const uint8_t *coap, size_t len, const
 		json_object_set_new(ev, "ack", json_true());
 	if (rc == 1)
 		json_object_set_new(ev, "lost", json_true());
+	json_object_set_new(ev, "freq", json_integer(dev->up_freq));
+	json_object_set_new(ev, "dr", json_integer(dev->cfg.dr));
+	if (fopts)
+		json_object_set_new(ev, "fopts", json_integer((json_int_t)dev->mac_out_len));
 	lpw_lwdev_emit(dev, ev);
 	dev->fcnt_up++;
+	if (fopts)
+		dev->mac_out_len = 0;
 	dev->need_ack = false;
 	dev->fpending = false;
 	return 0;
@@ -358,6 +360,10 @@ static void accept_join(lpw_lwdev_t *dev, const uint8_t *phy, size_t len)
 	dev->rx1_dr_offset = (pt[10] >> 4) & 7;
 	dev->rx2_dr = pt[10] & 0x0f;
 	dev->rx1_delay_s = (pt[11] & 0x0f) ? (pt[11] & 0x0f) : 1; /* RxDelay 0 means 1 s */
+	lpw_lwdev_plan_defaults(dev);
+	dev->mac_out_len = 0;
+	if (len == LW_JOIN_ACCEPT_CF_LEN)
+		lpw_lwdev_plan_cflist(dev, pt + 12);
 	if (lw_crypto_derive_keys(dev->cfg.app_key, app_nonce, net_id, dev->dev_nonce, dev->nwk_skey,
 				  dev->app_skey) < 0) {
 		LPW_ERR("lwsim", "dev %u: key derivation failed", dev->cfg.index);
@@ -386,9 +392,12 @@ static void deliver_payload(lpw_lwdev_t *dev, const struct lw_data_frame *d, uin
 	const uint8_t *key = d->fport == 0 ? dev->nwk_skey : dev->app_skey;
 	if (lw_crypto_payload(key, LW_DIR_DOWN, dev->dev_addr, fcnt, d->frm_payload, pt, d->frm_len) < 0)
 		return;
+	if (d->fport == 0) { /* MAC commands too long for FOpts */
+		lpw_lwdev_mac_in(dev, pt, d->frm_len);
+		return;
+	}
 	if (d->fport != dev->cfg.fport) {
-		/* FPort 0 carries MAC commands: this device asks for none and ignores what comes */
-		json_t *ev = lpw_lwdev_event_new(d->fport == 0 ? "mac-ignored" : "downlink-other-port");
+		json_t *ev = lpw_lwdev_event_new("downlink-other-port");
 		json_object_set_new(ev, "fport", json_integer(d->fport));
 		lpw_lwdev_emit(dev, ev);
 		return;
@@ -431,6 +440,8 @@ static void accept_data(lpw_lwdev_t *dev, const uint8_t *phy, size_t len, int wi
 	lpw_lwdev_emit(dev, ev);
 	dev->need_ack |= confirmed;
 	dev->fpending |= d->fpending; /* the network has more: open RX windows again soon */
+	if (d->fopts_len)
+		lpw_lwdev_mac_in(dev, d->fopts, d->fopts_len);
 	if (d->has_fport && d->frm_len)
 		deliver_payload(dev, d, fcnt);
 }

@@ -51,6 +51,8 @@ typedef struct {
 	unsigned max_retransmit;         /* App. C MAX_RETRANSMIT; 0 means 4 */
 	uint32_t dev_nonce_seed;         /* 0: from getrandom(), so restarts do not reuse DevNonces */
 	bool auto_register;              /* Register as soon as the session exists (after the join for OTAA) */
+	bool adr;                        /* set the ADR bit: the network may steer DR, power and channels */
+	bool ignore_mac;                 /* neither apply nor answer the network's MAC requests (a broken device) */
 	/* The LwM2M client; endpoint etc. are copied. on_event/event_arg are replaced (its events come out of
 	 * this device's on_event with "dev" added); retransmit is forced off (App. C replaces it). */
 	lpw_devsim_config_t client;

@@ -9,6 +9,7 @@
 #include "tools/lorawan-sim/lwdev.h"
 
 #define LWDEV_NONCE_HISTORY 64
+#define LWDEV_CHANNELS 72 /* US915/AU915: 64 + 8 */
 
 struct lwdev_qmsg {
 	uint8_t b[LW_PHY_MAX];
@@ -50,6 +51,13 @@ struct lpw_lwdev {
 	uint32_t up_tmst, up_freq;
 	unsigned chan;
 	struct lwdev_rxslot rx[2];
+	/* the channel plan (defaults, then CFList and LinkADRReq) and the MAC answers the next uplink carries */
+	uint32_t ch_hz[LWDEV_CHANNELS];
+	bool ch_on[LWDEV_CHANNELS];
+	unsigned nch;
+	unsigned tx_power, nb_trans;
+	uint8_t mac_out[LW_FOPTS_MAX];
+	size_t mac_out_len;
 	/* what the next uplink owes the network */
 	bool need_ack, fpending, empty_req;
 	/* the client's datagrams waiting for the radio, oldest first */
@@ -79,6 +87,16 @@ void lpw_lwdev_deliver(lpw_lwdev_t *dev, const uint8_t *phy, size_t len, int win
 void lpw_lwdev_rx_due(lpw_timer_t *t, int64_t now_ms);
 /* Whether phy is a Join-Accept that decrypts and verifies under dev's AppKey. */
 bool lpw_lwdev_join_accept_ok(const lpw_lwdev_t *dev, const uint8_t *phy, size_t len);
+
+/* lwdev_mac.c */
+/* The region's default channels (US915/AU915: sub-band 1, as a device configured for the usual gateway). */
+void lpw_lwdev_plan_defaults(lpw_lwdev_t *dev);
+/* A Join-Accept's CFList (16 bytes): more channels (type 0) or a channel mask (type 1). */
+void lpw_lwdev_plan_cflist(lpw_lwdev_t *dev, const uint8_t *cflist);
+/* The next enabled channel's frequency, round robin. */
+uint32_t lpw_lwdev_next_freq(lpw_lwdev_t *dev);
+/* MAC commands from the network (FOpts or an FPort 0 payload, plain): applied and answered in the next uplink. */
+void lpw_lwdev_mac_in(lpw_lwdev_t *dev, const uint8_t *cmds, size_t len);
 
 /* lwdev_sched.c */
 /* The client's link send: queues one CoAP datagram (copied). -EMSGSIZE, -ENOBUFS. */

@@ -37,7 +37,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lorawan-sim --server HOST:PORT (--otaa | --abp) [options]\n"
-		"  forwarder: --gateway-eui HEX16 (0102030405060708) --keepalive S (5) --region EU868|US915\n"
+		"  forwarder: --gateway-eui HEX16 (0102030405060708) --keepalive S (5) --region EU868|US915|AU915|AS923-1..4\n"
 		"             --dr N (EU868 5, US915 3) --loss-up P --loss-down P (0..1) --seed N\n"
 		"  devices:   --count N (1); device i gets DevEUI base+i and DevAddr base+i\n"
 		"             --otaa --deveui-base HEX16 --joineui HEX16 --appkey HEX32\n"
@@ -46,6 +46,7 @@ static void usage(FILE *f)
 		"             --join-retry S (10) --rx-tolerance-ms MS (20) --lifetime S (2592000)\n"
 		"             --register-minimal (the default: no ep, lt, lwm2m, b) --register-full --no-objects\n"
 		"             --no-auto-register --control stdin --quiet\n"
+		"             --adr (set the ADR bit: follow LinkADRReq) --ignore-mac (answer no MAC request)\n"
 		"Control lines on stdin: register, update, deregister, send PATH, empty, quit, or dev N <command>.\n");
 }
 
@@ -144,6 +145,8 @@ static int parse_option(int ch, char *arg, struct opts *o)
 	case 'd': return lpw_parse_uint(arg, 15, &v) < 0 ? -EINVAL : (d->dr = (unsigned)v, 0);
 	case 'f': return lpw_parse_uint(arg, 223, &v) < 0 || !v ? -EINVAL : (d->fport = (uint8_t)v, 0);
 	case 'C': d->confirmed = true; return 0;
+	case 'R': d->adr = true; return 0;
+	case 'I': d->ignore_mac = true; return 0;
 	case 'u': return parse_seconds_ms(arg, &d->uplink_interval_ms);
 	case 'p': return parse_seconds_ms(arg, &d->poll_interval_ms);
 	case 'j': return parse_seconds_ms(arg, &d->join_retry_ms);
@@ -184,6 +187,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *quiet, bool *
 		{"loss-up", required_argument, NULL, 'U'},       {"loss-down", required_argument, NULL, 'W'},
 		{"seed", required_argument, NULL, 'S'},          {"control", required_argument, NULL, 'c'},
 		{"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+		{"adr", no_argument, NULL, 'R'},                 {"ignore-mac", no_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;
