@@ -6,8 +6,19 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Sorted views of the servers (by name) and devices (by id): lookups are binary searches, so a device list of
+ * thousands referring to servers, and a reload's diff, stay O(n log n). Equal names sort by position, so a lookup
+ * finds the first, as a scan would. */
+struct lpw_config_index {
+	const lpw_config_server_t **servers;
+	size_t nservers;
+	const lpw_config_device_t **devices;
+	size_t ndevices;
+};
 
 char *lpw_config_strdup(lpw_cfg_ctx_t *c, const char *s)
 {
@@ -32,31 +43,40 @@ static void setting_path(const config_setting_t *s, char *buf, size_t cap)
 		snprintf(buf + len, cap - len, "%s[%d]", len ? "." : "", config_setting_index(s));
 }
 
-/* libconfig keeps an included file's name as the @include wrote it, relative to the include directory. */
-static const char *file_name(const lpw_cfg_ctx_t *c, const char *file, char *buf, size_t cap)
+const char *lpw_config_where(const lpw_cfg_ctx_t *c, const config_setting_t *s, unsigned *out_line)
 {
-	if (!file || strcmp(file, c->path) == 0)
-		return c->path;
-	if (file[0] == '/')
-		return file;
-	snprintf(buf, cap, "%s/%s", c->dir, file);
-	return buf;
+	return lpw_config_source_where(&c->src, s ? config_setting_source_line(s) : 0, out_line);
 }
 
-const char *lpw_config_file_of(const lpw_cfg_ctx_t *c, const config_setting_t *s, char *buf, size_t cap)
+/* Counts the error; whether it may still be written (the first LPW_CONFIG_MAX_ERRORS are). */
+static bool count_error(lpw_cfg_ctx_t *c)
 {
-	return file_name(c, s ? config_setting_source_file(s) : NULL, buf, cap);
+	return ++c->nerrors <= LPW_CONFIG_MAX_ERRORS && c->errors;
+}
+
+void lpw_config_error_at(lpw_cfg_ctx_t *c, const char *file, unsigned line, const char *fmt, ...)
+{
+	if (!count_error(c))
+		return;
+	if (line)
+		fprintf(c->errors, "%s:%u: ", file, line);
+	else
+		fprintf(c->errors, "%s: ", file);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(c->errors, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->errors);
 }
 
 void lpw_config_error(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *child, const char *fmt, ...)
 {
-	c->nerrors++;
-	if (!c->errors)
+	if (!count_error(c))
 		return;
-	char path[512], fbuf[PATH_MAX];
+	char path[512];
+	unsigned line;
 	setting_path(s, path, sizeof(path));
-	const char *file = lpw_config_file_of(c, s, fbuf, sizeof(fbuf));
-	unsigned line = s ? config_setting_source_line(s) : 0;
+	const char *file = lpw_config_where(c, s, &line);
 	if (line)
 		fprintf(c->errors, "%s:%u: ", file, line);
 	else
@@ -70,6 +90,23 @@ void lpw_config_error(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *c
 	vfprintf(c->errors, fmt, ap);
 	va_end(ap);
 	fputc('\n', c->errors);
+}
+
+const char *lpw_config_show(lpw_cfg_ctx_t *c, const char *text)
+{
+	size_t n = 0, cap = sizeof(c->show);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (n + 8 >= cap) {
+			memcpy(c->show + n, "...", 4);
+			return c->show;
+		}
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+			c->show[n++] = (char)*p;
+		else
+			n += (size_t)snprintf(c->show + n, cap - n, "\\x%02x", *p);
+	}
+	c->show[n] = '\0';
+	return c->show;
 }
 
 const char *lpw_config_type_name(int type)
@@ -152,9 +189,10 @@ static int check_path(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_cfg
 	int rc = lpw_config_check_file(path, k->flags & F_SECRET, &mode);
 	if (rc == -EPERM)
 		lpw_config_error(c, s, NULL, "%s is readable by group or others (mode %04o); chmod 600 it", path,
-				 (unsigned)mode);
-	else if (rc == -EISDIR)
-		lpw_config_error(c, s, NULL, "%s is not a regular file; expected a readable file", path);
+				 (unsigned)(mode & 07777));
+	else if (rc == -EISDIR || rc == -ENODEV)
+		lpw_config_error(c, s, NULL, "%s is %s, not a regular file; expected a readable file", path,
+				 lpw_config_file_kind(mode));
 	else if (rc)
 		lpw_config_error(c, s, NULL, "%s cannot be opened (%s); expected a readable file", path, strerror(-rc));
 	return rc;
@@ -202,7 +240,8 @@ static void parse_choice(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_
 			return;
 		}
 	}
-	lpw_config_error(c, s, NULL, "\"%s\" is not valid; expected %s", text, expectation(k, buf, sizeof(buf)));
+	lpw_config_error(c, s, NULL, "\"%s\" is not valid; expected %s", lpw_config_show(c, text),
+			 expectation(k, buf, sizeof(buf)));
 }
 
 static void parse_value(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_cfg_key_t *k, void *base)
@@ -318,26 +357,19 @@ static char *config_dir(const char *path)
 	return dir;
 }
 
+/* Our reader joins the file and its includes (source.c); libconfig parses the result from memory. */
 static int read_file(lpw_cfg_ctx_t *c, config_t *lc)
 {
-	FILE *f = fopen(c->path, "r");
-	if (!f) {
-		int rc = -errno;
-		c->nerrors++;
-		if (c->errors)
-			fprintf(c->errors, "%s: cannot open: %s\n", c->path, strerror(-rc));
+	int rc = lpw_config_source_read(c);
+	if (rc)
 		return rc;
-	}
-	fclose(f);
-	config_set_include_dir(lc, c->dir);
-	if (config_read_file(lc, c->path) == CONFIG_TRUE)
+	/* Nothing is left for libconfig to include; should it still try, "/dev/null/NAME" cannot be opened. */
+	config_set_include_dir(lc, "/dev/null");
+	if (config_read_string(lc, c->src.text) == CONFIG_TRUE)
 		return 0;
-	c->nerrors++;
-	if (c->errors) {
-		char fbuf[PATH_MAX];
-		const char *file = file_name(c, config_error_file(lc), fbuf, sizeof(fbuf));
-		fprintf(c->errors, "%s:%d: syntax error: %s\n", file, config_error_line(lc), config_error_text(lc));
-	}
+	unsigned line;
+	const char *file = lpw_config_source_where(&c->src, (unsigned)config_error_line(lc), &line);
+	lpw_config_error_at(c, file, line, "syntax error: %s", config_error_text(lc));
 	return -EINVAL;
 }
 
@@ -361,7 +393,10 @@ int lpw_config_load(const char *path, lpw_config_t **out_config, FILE *errors)
 	rc = c.nomem ? -ENOMEM : c.nerrors ? -EINVAL : 0;
 out:
 	config_destroy(&lc);
+	lpw_config_source_free(&c.src);
 	free(c.dir);
+	if (c.nerrors > LPW_CONFIG_MAX_ERRORS && errors)
+		fprintf(errors, "%s: %u more problems not shown\n", path, c.nerrors - LPW_CONFIG_MAX_ERRORS);
 	if (rc) {
 		if (rc == -ENOMEM && errors)
 			fprintf(errors, "%s: out of memory\n", path);
@@ -376,14 +411,83 @@ void lpw_config_free(lpw_config_t *config)
 {
 	if (!config)
 		return;
+	if (config->index) {
+		free(config->index->servers);
+		free(config->index->devices);
+		free(config->index);
+	}
 	lpw_config_free_lists(config);
 	lpw_config_free_keys(lpw_config_top_keys, config);
 	free(config->path);
 	free(config);
 }
 
+static int by_name(const void *a, const void *b)
+{
+	const lpw_config_server_t *x = *(const lpw_config_server_t *const *)a, *y = *(const lpw_config_server_t *const *)b;
+	int d = strcmp(x->name, y->name);
+	return d ? d : (x > y) - (x < y);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const lpw_config_device_t *x = *(const lpw_config_device_t *const *)a, *y = *(const lpw_config_device_t *const *)b;
+	int d = strcmp(x->id, y->id);
+	return d ? d : (x > y) - (x < y);
+}
+
+static struct lpw_config_index *index_of(lpw_cfg_ctx_t *c)
+{
+	if (!c->cfg->index && !(c->cfg->index = calloc(1, sizeof(*c->cfg->index))))
+		c->nomem = true;
+	return c->cfg->index;
+}
+
+void lpw_config_index_servers(lpw_cfg_ctx_t *c)
+{
+	struct lpw_config_index *ix = index_of(c);
+	if (!ix || !(ix->servers = calloc(c->cfg->nservers + 1, sizeof(*ix->servers)))) {
+		c->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < c->cfg->nservers; i++)
+		if (c->cfg->servers[i].name)
+			ix->servers[ix->nservers++] = &c->cfg->servers[i];
+	qsort(ix->servers, ix->nservers, sizeof(*ix->servers), by_name);
+}
+
+void lpw_config_index_devices(lpw_cfg_ctx_t *c)
+{
+	struct lpw_config_index *ix = index_of(c);
+	if (!ix || !(ix->devices = calloc(c->cfg->ndevices + 1, sizeof(*ix->devices)))) {
+		c->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < c->cfg->ndevices; i++)
+		if (c->cfg->devices[i].id)
+			ix->devices[ix->ndevices++] = &c->cfg->devices[i];
+	qsort(ix->devices, ix->ndevices, sizeof(*ix->devices), by_id);
+}
+
+/* The first of the n sorted entries whose key (at key_off inside each entry, a char *) equals key; NULL if none. */
+static const void *lower_bound(const void *const *v, size_t n, size_t key_off, const char *key)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(*(char *const *)((const char *)v[mid] + key_off), key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(*(char *const *)((const char *)v[lo] + key_off), key) == 0 ? v[lo] : NULL;
+}
+
 const lpw_config_server_t *lpw_config_find_server(const lpw_config_t *config, const char *name)
 {
+	if (config && name && config->index && config->index->servers)
+		return lower_bound((const void *const *)config->index->servers, config->index->nservers,
+				   offsetof(lpw_config_server_t, name), name);
 	for (size_t i = 0; config && name && i < config->nservers; i++)
 		if (config->servers[i].name && strcmp(config->servers[i].name, name) == 0)
 			return &config->servers[i];
@@ -392,6 +496,9 @@ const lpw_config_server_t *lpw_config_find_server(const lpw_config_t *config, co
 
 const lpw_config_device_t *lpw_config_find_device(const lpw_config_t *config, const char *id)
 {
+	if (config && id && config->index && config->index->devices)
+		return lower_bound((const void *const *)config->index->devices, config->index->ndevices,
+				   offsetof(lpw_config_device_t, id), id);
 	for (size_t i = 0; config && id && i < config->ndevices; i++)
 		if (config->devices[i].id && strcmp(config->devices[i].id, id) == 0)
 			return &config->devices[i];

@@ -11,6 +11,18 @@
 #define LPW_PSK_IDENTITY_MAX 128 /* seed 004: PSK identity up to 128 bytes */
 #define LPW_PSK_KEY_MAX 64       /* seed 004: PSK key up to 64 bytes */
 
+/* What the loader accepts at most, checked before libconfig parses a byte (config/source.c). libconfig 1.5 checks
+ * every new setting against all its siblings and its scanner re-reads a long token from its start at every 8 KiB
+ * refill, so without these a large group or a long string takes minutes. Documented in the README and
+ * config/lpwagw.conf.example. */
+#define LPW_CONFIG_MAX_BYTES (8u << 20)   /* the file and everything it includes, together */
+#define LPW_CONFIG_MAX_SETTINGS 500000u   /* settings and list/array elements, together */
+#define LPW_CONFIG_MAX_GROUP 256u         /* settings directly inside one group */
+#define LPW_CONFIG_MAX_STRING 4096u       /* one string as written (adjacent "a" "b" count as one), or any token */
+#define LPW_CONFIG_MAX_DEPTH 32u          /* groups, lists and arrays inside each other */
+#define LPW_CONFIG_MAX_INCLUDES 10u       /* @include inside @include (libconfig's own limit) */
+#define LPW_CONFIG_MAX_ERRORS 100u        /* problems written out; the rest are counted */
+
 typedef struct {
 	char identity[LPW_PSK_IDENTITY_MAX + 1]; /* NUL-terminated; empty = no PSK */
 	size_t identity_len;
@@ -222,12 +234,15 @@ typedef struct {
 	lpw_config_server_t *servers;
 	size_t ndevices;
 	lpw_config_device_t *devices;
+	struct lpw_config_index *index; /* config/ internal: lookups by name and id; NULL (a hand-made config) = scan */
 } lpw_config_t;
 
 /* Loads and validates path. On success returns 0 and *out_config (free with lpw_config_free).
- * On failure returns -EINVAL (or -ENOENT/-ENOMEM) and writes every problem found, one per line,
- * as "FILE:LINE: SETTING: what is wrong, what is expected" to errors (if not NULL).
- * Also: an unreadable file gives its open() errno (e.g. -EACCES); *out_config is NULL on any failure.
+ * On failure returns -EINVAL (or -ENOENT/-ENOMEM) and writes every problem found (the first
+ * LPW_CONFIG_MAX_ERRORS, then how many more), one per line, as "FILE:LINE: SETTING: what is wrong; expected WHAT"
+ * to errors (if not NULL). Also: an unreadable file gives its open() errno (e.g. -EACCES); *out_config is NULL on
+ * any failure. Never blocks: the file, included files and secret files are opened O_NONBLOCK and refused unless
+ * they are regular files; the LPW_CONFIG_MAX_* limits bound the work, which is linear in the file's size.
  * path is copied (config->path); every relative path in the file, and @include, start at its directory.
  * The schema (every key, its range and default) is in config/schema.c and config/lpwagw.conf.example. */
 int lpw_config_load(const char *path, lpw_config_t **out_config, FILE *errors) __attribute__((warn_unused_result));
@@ -235,7 +250,15 @@ int lpw_config_load(const char *path, lpw_config_t **out_config, FILE *errors) _
 /* Accepts NULL. */
 void lpw_config_free(lpw_config_t *config);
 
-/* Lookups; NULL if absent. Borrowed from config. */
+/* The checks of a loaded configuration that depend on this machine rather than on the file, as start-up would
+ * meet them (--check-config runs them too): the state directory is a writable directory, or can be created; its
+ * database, if there, is a readable and writable regular file. Problems go to out (if not NULL) as
+ * "FILE: state_dir: ..." lines; a state directory that group or others may enter is a warning ("warning:"), not
+ * an error. Returns 0 (warnings only) or -EINVAL. Never creates or changes anything. Checks are made as the
+ * calling user: run --check-config as the daemon's user. */
+int lpw_config_check_runtime(const lpw_config_t *config, FILE *out) __attribute__((warn_unused_result));
+
+/* Lookups; NULL if absent. Borrowed from config. O(log n) on a loaded configuration. */
 const lpw_config_server_t *lpw_config_find_server(const lpw_config_t *config, const char *name);
 const lpw_config_device_t *lpw_config_find_device(const lpw_config_t *config, const char *id);
 

@@ -32,7 +32,7 @@ static int check_name(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *t
 	const char *why;
 	if (lpw_config_check_name(text, &why) == 0)
 		return store(c, dst, text);
-	lpw_config_error(c, s, NULL, "\"%s\" %s; expected " NAME_EXPECT, text, why);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected " NAME_EXPECT, lpw_config_show(c, text), why);
 	return -EINVAL;
 }
 
@@ -41,7 +41,8 @@ static int check_host(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *t
 	const char *why;
 	if (lpw_config_check_host(text, &why) == 0)
 		return store(c, dst, text);
-	lpw_config_error(c, s, NULL, "\"%s\" %s; expected a host name or an IP address", text, why);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected a host name or an IP address", lpw_config_show(c, text),
+			 why);
 	return -EINVAL;
 }
 
@@ -51,29 +52,52 @@ static int check_listen(lpw_cfg_ctx_t *c, const config_setting_t *s, const char 
 	const char *why;
 	if (lpw_config_norm_ip(text, ip, sizeof(ip), &why) == 0)
 		return store(c, dst, ip);
-	lpw_config_error(c, s, NULL, "\"%s\" %s; expected an IPv4 or IPv6 address", text, why);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected an IPv4 or IPv6 address", lpw_config_show(c, text), why);
 	return -EINVAL;
 }
 
-/* MQTT 3.1.1 §4.7.1: '+' and '#' are wildcards, not allowed in a topic we publish to. */
+/* Text that goes into MQTT, JSON, a Register or a TLS handshake (lpw_config_check_text). */
+static int check_utf8(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, const char *expect)
+{
+	const char *why;
+	size_t at;
+	if (lpw_config_check_text(text, strlen(text), &why, &at) == 0)
+		return 0;
+	lpw_config_error(c, s, NULL, "\"%s\" %s (byte %zu); expected %s", lpw_config_show(c, text), why, at, expect);
+	return -EINVAL;
+}
+
+/* MQTT 3.1.1 §4.7.1: '+' and '#' are wildcards, not allowed in a topic we publish to; §1.5.3 and libmosquitto:
+ * UTF-8 without control characters. An empty level ("a//b") is legal MQTT, but the telemetry refuses it. */
 static int check_topic(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
 {
-	if (strpbrk(text, "+#") == NULL && text[0] != '/' && text[strlen(text) - 1] != '/')
+	if (check_utf8(c, s, text, "UTF-8 text without control characters"))
+		return -EINVAL;
+	if (strpbrk(text, "+#") == NULL && text[0] != '/' && text[strlen(text) - 1] != '/' && !strstr(text, "//"))
 		return store(c, dst, text);
-	lpw_config_error(c, s, NULL, "\"%s\" is not a usable topic prefix; expected no + or #, no leading or trailing /",
-			 text);
+	lpw_config_error(c, s, NULL, "\"%s\" is not a usable topic prefix; expected no + or #, no leading or trailing "
+				     "/, no empty level (//)", lpw_config_show(c, text));
 	return -EINVAL;
 }
 
-/* An LwM2M endpoint name goes into the Register query (ep=...): keep it free of separators. */
+/* MQTT 3.1.1 §3.1.3.4: the user name is UTF-8; libmosquitto refuses anything else at start. */
+static int check_username(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	if (check_utf8(c, s, text, "a user name in UTF-8 without control characters"))
+		return -EINVAL;
+	return store(c, dst, text);
+}
+
+/* An LwM2M endpoint name goes into the Register query (ep=...) and telemetry: UTF-8, free of separators. */
 static int check_endpoint(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
 {
-	for (const char *p = text; *p; p++) {
-		if ((unsigned char)*p <= ' ' || *p == '&' || *p == 0x7f) {
-			lpw_config_error(c, s, NULL, "\"%s\" contains a space, control character or &; expected a "
-						     "printable endpoint name", text);
-			return -EINVAL;
-		}
+	if (check_utf8(c, s, text, "a printable endpoint name in UTF-8"))
+		return -EINVAL;
+	if (strpbrk(text, " &")) {
+		lpw_config_error(c, s, NULL, "\"%s\" contains a space, control character or &; expected a printable "
+					     "endpoint name",
+				 lpw_config_show(c, text));
+		return -EINVAL;
 	}
 	return store(c, dst, text);
 }
@@ -109,9 +133,12 @@ static int upstream_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const ch
 
 /* --- credentials (servers and devices share these keys; dst is the lpw_config_tls_t) --- */
 
+/* RFC 4279 §5.1: a PSK identity is UTF-8 text. */
 static int check_psk_identity(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
 {
 	lpw_config_tls_t *tls = dst;
+	if (check_utf8(c, s, text, "a PSK identity in UTF-8 without control characters"))
+		return -EINVAL;
 	tls->identity_len = strlen(text); /* the table bounds it to LPW_PSK_IDENTITY_MAX */
 	memcpy(tls->identity, text, tls->identity_len + 1);
 	return 0;
@@ -199,7 +226,7 @@ static int check_uri(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *te
 	const char *why;
 	if (lpw_config_parse_uri(text, &srv->secure, host, sizeof(host), &srv->port, &why)) {
 		lpw_config_error(c, s, NULL, "\"%s\" %s; expected coap+tcp://HOST[:PORT] or coaps+tcp://HOST[:PORT]",
-				 text, why);
+				 lpw_config_show(c, text), why);
 		return -EINVAL;
 	}
 	if (store(c, &srv->uri, text))
@@ -241,10 +268,10 @@ static void check_unique(lpw_cfg_ctx_t *c, uniq_t *u, size_t n, const char *what
 			first = i;
 			continue;
 		}
-		char fbuf[PATH_MAX];
-		const char *file = lpw_config_file_of(c, u[first].s, fbuf, sizeof(fbuf));
-		lpw_config_error(c, u[i].s, NULL, "\"%s\" is a duplicate (first at %s:%u); expected a unique %s%s", u[i].key,
-				 file, config_setting_source_line(u[first].s),
+		unsigned line;
+		const char *file = lpw_config_where(c, u[first].s, &line);
+		lpw_config_error(c, u[i].s, NULL, "\"%s\" is a duplicate (first at %s:%u); expected a unique %s%s",
+				 lpw_config_show(c, u[i].key), file, line,
 				 u[i].kind < 0 ? what : "identity within binding ",
 				 u[i].kind < 0 ? "" : lpw_config_binding_names[u[i].kind]);
 	}
@@ -281,6 +308,7 @@ static int check_servers(lpw_cfg_ctx_t *c, const config_setting_t *list, const c
 	}
 	check_unique(c, u, nu, "server name");
 	free(u);
+	lpw_config_index_servers(c);
 	return 0;
 }
 
@@ -338,7 +366,7 @@ static int check_identity(lpw_cfg_ctx_t *c, const config_setting_t *s, const cha
 	}
 	if (normalise_identity(i, text, norm, sizeof(norm), &why) == 0)
 		return store(c, &d->identity, norm);
-	lpw_config_error(c, s, NULL, "\"%s\" %s; expected %s", text, why, identities[i].expect);
+	lpw_config_error(c, s, NULL, "\"%s\" %s; expected %s", lpw_config_show(c, text), why, identities[i].expect);
 	return -EINVAL;
 }
 
@@ -347,7 +375,8 @@ static const lpw_config_server_t *resolve_server(lpw_cfg_ctx_t *c, const config_
 {
 	const lpw_config_server_t *srv = lpw_config_find_server(c->cfg, name);
 	if (!srv)
-		lpw_config_error(c, s, NULL, "\"%s\" is not defined; expected the name of an entry in servers", name);
+		lpw_config_error(c, s, NULL, "\"%s\" is not defined; expected the name of an entry in servers",
+				 lpw_config_show(c, name));
 	else if (srv->bootstrap != bootstrap)
 		lpw_config_error(c, s, NULL, "\"%s\" is %sa bootstrap server; expected a server with bootstrap = %s", name,
 				 bootstrap ? "not " : "", bootstrap ? "true" : "false");
@@ -498,7 +527,7 @@ static int check_objects(lpw_cfg_ctx_t *c, const config_setting_t *s, const char
 	/* dst is the objects field (store S_STR frees it); the binding is in the same device */
 	lpw_config_device_t *d = (lpw_config_device_t *)(void *)((char *)dst - offsetof(lpw_config_device_t,
 											lorawan.objects));
-	if (!lw_device(d))
+	if (!lw_device(d) || check_utf8(c, s, text, "a CoRE link-format list in UTF-8"))
 		return -EINVAL;
 	const char *p = text;
 	for (;;) {
@@ -514,7 +543,7 @@ static int check_objects(lpw_cfg_ctx_t *c, const config_setting_t *s, const char
 		p++;
 	}
 	lpw_config_error(c, s, NULL, "\"%s\" is not a CoRE link-format object list at offset %zu; expected e.g. "
-				     "\"</1/0>,</3/0>\"", text, (size_t)(p - text));
+				     "\"</1/0>,</3/0>\"", lpw_config_show(c, text), (size_t)(p - text));
 	return -EINVAL;
 }
 
@@ -758,6 +787,7 @@ static int check_devices(lpw_cfg_ctx_t *c, const config_setting_t *list, const c
 	}
 	check_unique(c, u, nu, "device id");
 	free(u);
+	lpw_config_index_devices(c);
 	return 0;
 }
 
@@ -793,7 +823,7 @@ static const lpw_cfg_key_t mqtt_keys[] = {
 	{ .name = "ca_file", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.ca_file),
 	  .flags = F_FILE, .expect = "a readable PEM file", .help = "TLS to the broker with this CA" },
 	{ .name = "username", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.username), .min = 1,
-	  .max = 256, .help = "broker user" },
+	  .max = 256, .check = check_username, .help = "broker user" },
 	{ .name = "password", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, mqtt.password), .min = 1,
 	  .max = 256, .flags = F_HIDE, .help = "broker password" },
 	{ .name = "password_file", .type = T_STR, .off = offsetof(lpw_config_t, mqtt.password), .flags = F_SECRET,

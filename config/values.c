@@ -3,6 +3,7 @@
 #include "core/hex.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -130,6 +131,7 @@ int lpw_config_parse_uri(const char *uri, bool *out_secure, char *out_host, size
 int lpw_config_norm_ip(const char *text, char *out, size_t cap, const char **why)
 {
 	unsigned char addr[16];
+	const unsigned char *a = addr;
 	int af = AF_INET;
 	if (inet_pton(af, text, addr) != 1) {
 		af = AF_INET6;
@@ -137,8 +139,14 @@ int lpw_config_norm_ip(const char *text, char *out, size_t cap, const char **why
 			*why = "is not an IPv4 or IPv6 address";
 			return -EINVAL;
 		}
+		/* RFC 4291 §2.5.5.2: ::ffff:a.b.c.d is the IPv4 address a.b.c.d; the SGi binding reports such a peer as
+		 * a.b.c.d, so that is the identity it must match (and be a duplicate of). */
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)addr)) {
+			af = AF_INET;
+			a = addr + 12;
+		}
 	}
-	if (!inet_ntop(af, addr, out, (socklen_t)cap)) {
+	if (!inet_ntop(af, a, out, (socklen_t)cap)) {
 		*why = "does not fit";
 		return -EINVAL;
 	}
@@ -217,31 +225,121 @@ int lpw_config_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *out
 	return -EINVAL;
 }
 
-int lpw_config_check_file(const char *path, bool secret, mode_t *out_mode)
+/* The length of the UTF-8 sequence lead starts (0: not a lead byte), and the smallest code point it may encode. */
+static int utf8_lead(unsigned char lead, uint32_t *out_cp, uint32_t *out_min)
 {
-	/* O_NONBLOCK: a FIFO named here must not hang the loader. */
+	if (lead < 0x80) {
+		*out_cp = lead;
+		*out_min = 0;
+		return 1;
+	}
+	if (lead >= 0xC2 && lead <= 0xDF) { /* C0 and C1 would be overlong */
+		*out_cp = lead & 0x1Fu;
+		*out_min = 0x80;
+		return 2;
+	}
+	if (lead >= 0xE0 && lead <= 0xEF) {
+		*out_cp = lead & 0x0Fu;
+		*out_min = 0x800;
+		return 3;
+	}
+	if (lead >= 0xF0 && lead <= 0xF4) { /* above F4 is beyond U+10FFFF */
+		*out_cp = lead & 0x07u;
+		*out_min = 0x10000;
+		return 4;
+	}
+	return 0;
+}
+
+int lpw_config_check_text(const char *text, size_t len, const char **why, size_t *out_offset)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	for (size_t i = 0; i < len;) {
+		uint32_t cp, min;
+		int n = utf8_lead(p[i], &cp, &min);
+		*out_offset = i;
+		if (n == 0 || i + (size_t)n > len) {
+			*why = "is not valid UTF-8";
+			return -EINVAL;
+		}
+		for (int k = 1; k < n; k++) {
+			if ((p[i + (size_t)k] & 0xC0) != 0x80) {
+				*why = "is not valid UTF-8";
+				return -EINVAL;
+			}
+			cp = cp << 6 | (p[i + (size_t)k] & 0x3Fu);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+			*why = "is not valid UTF-8 (an overlong form, a surrogate or beyond U+10FFFF)";
+			return -EINVAL;
+		}
+		if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			*why = "contains a control character";
+			return -EINVAL;
+		}
+		if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) {
+			*why = "contains a Unicode non-character";
+			return -EINVAL;
+		}
+		i += (size_t)n;
+	}
+	return 0;
+}
+
+const char *lpw_config_file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "not a regular file";
+	}
+}
+
+int lpw_config_open_regular(const char *path, bool secret, struct stat *out_st)
+{
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, and a reload would freeze the daemon. */
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	memset(out_st, 0, sizeof(*out_st));
 	if (fd < 0)
 		return -errno;
-	struct stat st;
 	int rc = 0;
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, out_st) < 0)
 		rc = -errno;
-	else if (!S_ISREG(st.st_mode))
+	else if (S_ISDIR(out_st->st_mode))
 		rc = -EISDIR;
-	else if (secret && (st.st_mode & 077))
+	else if (!S_ISREG(out_st->st_mode))
+		rc = -ENODEV;
+	else if (secret && (out_st->st_mode & 077))
 		rc = -EPERM;
-	if (out_mode && rc == -EPERM)
-		*out_mode = st.st_mode & 07777;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int lpw_config_check_file(const char *path, bool secret, mode_t *out_mode)
+{
+	struct stat st;
+	int fd = lpw_config_open_regular(path, secret, &st);
+	if (out_mode)
+		*out_mode = st.st_mode;
+	if (fd < 0)
+		return fd;
 	close(fd);
-	return rc;
+	return 0;
 }
 
 int lpw_config_read_small(const char *path, char *buf, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	int fd = lpw_config_open_regular(path, false, &st);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	size_t n = 0;
 	int rc = 0;
 	for (;;) {

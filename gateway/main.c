@@ -29,12 +29,17 @@ static void usage(FILE *out)
 	        "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the configuration.\n");
 }
 
+/* The file, then what start-up needs of this machine (the state directory): whatever the daemon would refuse to
+ * start with is reported here. */
 static int check_config(const char *path)
 {
 	lpw_config_t *cfg = NULL;
 	int rc = lpw_config_load(path, &cfg, stderr);
+	if (rc == 0 && lpw_config_check_runtime(cfg, stderr) < 0)
+		rc = -EINVAL;
 	if (rc < 0) {
 		fprintf(stderr, "%s: configuration is not valid\n", path);
+		lpw_config_free(cfg);
 		return 1;
 	}
 	printf("%s: configuration is valid (%zu servers, %zu devices)\n", path, cfg->nservers, cfg->ndevices);
@@ -136,8 +141,9 @@ int main(int argc, char **argv)
 		return 1;
 
 	lpw_config_t *cfg = NULL;
-	if (lpw_config_load(config_path, &cfg, stderr) < 0) {
+	if (lpw_config_load(config_path, &cfg, stderr) < 0 || lpw_config_check_runtime(cfg, stderr) < 0) {
 		fprintf(stderr, "lpwagw: cannot start: %s is not valid\n", config_path);
+		lpw_config_free(cfg);
 		return 1;
 	}
 	if (!foreground && daemonise() < 0) {

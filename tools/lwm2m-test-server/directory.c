@@ -107,6 +107,7 @@ lpw_registration_t *lpw_directory_add(lpw_directory_t *dir, const lpw_reg_params
 	/* LwM2M Core §6.2.1 defaults: lifetime 86400 s, binding U. */
 	reg->lt = params->has_lt ? params->lt : 86400;
 	snprintf(reg->b, sizeof(reg->b), "%s", params->has_b ? params->b : "U");
+	reg->queue = params->queue;
 	reg->id = dir->next_id++;
 	snprintf(reg->location, sizeof(reg->location), "/rd/%u", reg->id);
 	bind_session(reg, session);
@@ -177,9 +178,9 @@ json_t *lpw_directory_to_json(lpw_directory_t *dir)
 {
 	json_t *items = json_array();
 	for (lpw_registration_t *r = dir->head; r && items; r = r->next) {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s?, s:s, s:s?, s:b}", "ep", r->ep, "location",
-		                      r->location, "lt", (json_int_t)r->lt, "lwm2m", r->lwm2m, "b", r->b, "objects",
-		                      r->objects, "peer", r->peer, "identity", r->identity, "connected",
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s, s:b, s:s?, s:s, s:s?, s:b}", "ep", r->ep, "location",
+		                      r->location, "lt", (json_int_t)r->lt, "lwm2m", r->lwm2m, "b", r->b, "Q", r->queue,
+		                      "objects", r->objects, "peer", r->peer, "identity", r->identity, "connected",
 		                      r->session != NULL);
 		if (!o || json_array_append_new(items, o)) {
 			json_decref(items);

@@ -19,7 +19,8 @@ typedef struct lpw_registration {
 	unsigned id;
 	uint32_t lt;
 	char lwm2m[8];
-	char b[8];
+	char b[8];             /* the binding as sent (b=), "U" when absent */
+	bool queue;            /* the Register carried LwM2M 1.1's separate Q parameter */
 	char *objects;         /* link-format object list, NULL when the Register had none */
 	char peer[64];         /* "127.0.0.1:40000" of the session it is bound to */
 	char *identity;        /* PSK identity, NULL without one */

@@ -28,6 +28,13 @@ typedef struct pending {
 	uint8_t token[TOKEN_LEN];
 	lpw_oscore_req_info_t osc;     /* OSCORE: the request in flight (also a cancel) */
 	lpw_oscore_req_info_t osc_obs; /* OSCORE: the Observe registration notifications are bound to */
+	/* A request with a body sent through libcoap's block-wise code keeps what it needs to be sent again smaller
+	 * after a 4.13 (RFC 7959 §2.9.3). */
+	coap_pdu_code_t code;
+	int format;
+	uint8_t *body; /* owned copy; NULL when the request cannot be retried */
+	size_t body_len;
+	unsigned szx;  /* the Block1 size exponent we asked for; 7: none, libcoap chose */
 	lpw_timer_t timeout;
 	struct pending *next;
 } pending_t;
@@ -53,6 +60,7 @@ typedef struct {
 	size_t payload_len;
 	bool large;   /* hand the payload to libcoap, which sends it block-wise (RFC 7959 Block1) if it must */
 	bool noblock; /* one message whatever the peer accepts: a test provoking 4.13 */
+	int block1_szx; /* with large: blocks of at most 16 << szx bytes (libcoap honours a Block1 we set); -1 none */
 } request_spec_t;
 
 lpw_requests_t *lpw_requests_new(lpw_loop_t *loop, int64_t timeout_ms)
@@ -74,6 +82,7 @@ static void drop(pending_t *p)
 		*pp = p->next;
 	lpw_loop_timer_clear(p->rq->loop, &p->timeout);
 	coap_session_release(p->session);
+	free(p->body);
 	free(p);
 }
 
@@ -146,7 +155,8 @@ static int build_pdu(coap_session_t *session, const request_spec_t *spec, coap_p
 	    add_split(&opts, COAP_OPTION_URI_PATH, spec->path, '/') ||
 	    (spec->format >= 0 && add_uint(&opts, COAP_OPTION_CONTENT_FORMAT, (unsigned)spec->format)) ||
 	    add_split(&opts, COAP_OPTION_URI_QUERY, spec->query, '&') ||
-	    (spec->accept >= 0 && add_uint(&opts, COAP_OPTION_ACCEPT, (unsigned)spec->accept)))
+	    (spec->accept >= 0 && add_uint(&opts, COAP_OPTION_ACCEPT, (unsigned)spec->accept)) ||
+	    (spec->large && spec->block1_szx >= 0 && add_uint(&opts, COAP_OPTION_BLOCK1, (unsigned)spec->block1_szx)))
 		goto out;
 	rc = -EMSGSIZE;
 	if (opts && !coap_add_optlist_pdu(pdu, &opts))
@@ -288,11 +298,68 @@ int lpw_requests_send(lpw_requests_t *rq, uint64_t id, const lpw_command_t *cmd,
 		.payload_len = cmd->payload_len,
 		.large = rq->block && cmd->kind != LPW_CMD_WRITE_NOBLOCK,
 		.noblock = cmd->kind == LPW_CMD_WRITE_NOBLOCK,
+		.block1_szx = -1,
 	};
+	p->code = spec.code;
+	p->format = spec.format;
+	p->szx = 7;
+	if (spec.large && cmd->payload_len && cmd->kind != LPW_CMD_READ_COMPOSITE &&
+	    (p->body = malloc(cmd->payload_len))) {
+		memcpy(p->body, cmd->payload, cmd->payload_len);
+		p->body_len = cmd->payload_len;
+	}
 	int rc = send_spec(p, &spec, reason, rlen);
 	if (rc)
 		drop(p);
 	return rc;
+}
+
+/* RFC 7959 §2.9.3: a 4.13 to a request with Block1 whose own Block1 has a smaller SZX is a hint to try that size;
+ * a 4.13 to a request without Block1 is a hint to try Block1, Size1 (RFC 7959 §4) giving the most the peer takes.
+ * The block size exponent we may retry with, or -1. Each retry is smaller than the last, so they end. */
+static int smaller_szx(const pending_t *p, const coap_pdu_t *received)
+{
+	unsigned v = 0, szx;
+	coap_opt_iterator_t it;
+	coap_opt_t *b1 = coap_check_option(received, COAP_OPTION_BLOCK1, &it);
+	coap_opt_t *s1 = coap_check_option(received, COAP_OPTION_SIZE1, &it);
+	if (b1) {
+		szx = coap_decode_var_bytes(coap_opt_value(b1), coap_opt_length(b1)) & 7u;
+		if (szx == 7) /* BERT: no smaller size */
+			return -1;
+	} else if (s1 && (v = coap_decode_var_bytes(coap_opt_value(s1), coap_opt_length(s1))) >= 16 &&
+	           v < p->body_len) {
+		for (szx = 6; (16u << szx) > v; szx--)
+			;
+	} else {
+		return -1;
+	}
+	return szx < p->szx ? (int)szx : -1;
+}
+
+/* A 4.13 to a request we can send again in smaller blocks: sent again (a "retry" event), and true. */
+static bool retry_smaller(pending_t *p, const coap_pdu_t *received)
+{
+	if (!p->body || coap_pdu_get_code(received) != COAP_RESPONSE_CODE(413))
+		return false;
+	int szx = smaller_szx(p, received);
+	if (szx < 0)
+		return false;
+	request_spec_t spec = {
+		.code = p->code, .token = p->token, .observe = -1, .path = p->path, .format = p->format, .accept = -1,
+		.payload = p->body, .payload_len = p->body_len, .large = true, .block1_szx = szx,
+	};
+	char reason[128];
+	p->szx = (unsigned)szx;
+	lpw_loop_timer_clear(p->rq->loop, &p->timeout);
+	if (send_spec(p, &spec, reason, sizeof(reason))) {
+		LPW_WARN("server", "request %llu: cannot send it again in smaller blocks: %s", (unsigned long long)p->id,
+		         reason);
+		return false;
+	}
+	lpw_emit(json_pack("{s:s, s:I, s:s, s:s, s:i}", "event", "retry", "id", (json_int_t)p->id, "ep", p->ep, "code",
+	                   "4.13", "block_size", 16 << szx));
+	return true;
 }
 
 /* With libcoap's block mode on, 4.3.1's coap_send() swaps the token of a GET Observe=1 for the one it uses for
@@ -436,6 +503,8 @@ static void on_plain_response(lpw_requests_t *rq, pending_t *p, const coap_pdu_t
 			drop(p);
 		return;
 	}
+	if (!p->observing && !p->cancelling && retry_smaller(p, received))
+		return;
 	emit_answer(p, p->id, false, -1, received);
 	if (p->observe_id && !p->observing && !p->cancelling && has_observe && success) {
 		/* The observation is established: it lives until cancelled, with no timeout. */

@@ -174,9 +174,10 @@ static void handle_register(lpw_tserver_t *s, coap_session_t *session, const coa
 	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(201));
 	coap_add_option(resp, COAP_OPTION_LOCATION_PATH, 2, (const uint8_t *)"rd");
 	coap_add_option(resp, COAP_OPTION_LOCATION_PATH, strlen(id), (const uint8_t *)id);
-	lpw_emit(json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s?, s:s, s:s?, s:I}", "event", "register", "ep", reg->ep,
-	                   "location", reg->location, "lt", (json_int_t)reg->lt, "lwm2m", reg->lwm2m, "b", reg->b,
-	                   "objects", reg->objects, "peer", reg->peer, "identity", reg->identity,
+	/* LwM2M 1.1: b= and Q are separate parameters (b=U&Q is queue mode over UDP): both are reported */
+	lpw_emit(json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:s?, s:s, s:s?, s:I}", "event", "register", "ep",
+	                   reg->ep, "location", reg->location, "lt", (json_int_t)reg->lt, "lwm2m", reg->lwm2m, "b", reg->b,
+	                   "Q", reg->queue, "objects", reg->objects, "peer", reg->peer, "identity", reg->identity,
 	                   "peer_max_message_size", (json_int_t)peer_max_message_size(session)));
 }
 
@@ -540,11 +541,14 @@ static int setup_context(lpw_tserver_t *s, const lpw_tserver_config_t *cfg)
 		coap_register_option(s->ctx, extra_options[i]);
 	if (cfg->csm_max_message_size)
 		coap_context_set_csm_max_message_size(s->ctx, cfg->csm_max_message_size);
-	/* RFC 7959 through libcoap: requests larger than the peer's CSM Max-Message-Size go out as Block1 transfers
-	 * and Block1 uploads to us are reassembled. Not with OSCORE: outer block-wise would have to be reassembled
-	 * before verification (RFC 8613 §4.1.3.4.2), and the protected request is built before libcoap sees it. */
+	/* RFC 7959 through libcoap: requests larger than the peer's CSM Max-Message-Size go out as Block1 transfers.
+	 * SINGLE_BODY: 4.3.1 hands a Block1 upload to us (a Register's object list) and a Block2 response to our
+	 * request to the handler whole, once; without it each block reaches the handler on its own (a 140-byte
+	 * Register in 64-byte blocks was refused as "unterminated link at offset 60"). Not with OSCORE: outer
+	 * block-wise would have to be reassembled before verification (RFC 8613 §4.1.3.4.2), and the protected
+	 * request is built before libcoap sees it. */
 	if (!cfg->oscore)
-		coap_context_set_block_mode(s->ctx, COAP_BLOCK_USE_LIBCOAP);
+		coap_context_set_block_mode(s->ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
 	coap_register_response_handler(s->ctx, on_response);
 	coap_register_event_handler(s->ctx, on_event);
 	/* Register/Update/De-register paths are dynamic (/rd/<id>): one unknown-resource handler per method. */

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from lpwtest import Broker, Collector, Daemon, Workdir, config_text, run_tests  # noqa: E402
@@ -66,7 +65,7 @@ def test_broker_restart():
     d = Daemon(LPWAGW, work, cfg).start()
     assert broker.sub_json(f"{TOPIC}/status", timeout=10, retained_only=True)["state"] == "online"
     broker.stop()
-    time.sleep(1.5)
+    d.wait_log(f"connection to broker 127.0.0.1:{broker.port} lost", 10)
     assert d.alive(), "the gateway must survive a broker outage"
     broker.start()  # same port; persistence off, so "online" must be published anew
     assert broker.sub_json(f"{TOPIC}/status", timeout=20, retained_only=True)["state"] == "online"
@@ -79,7 +78,7 @@ def test_broker_down_at_start():
     broker = Broker(work)  # not started yet
     cfg = work.file("lpwagw.conf", config_text(state_dir=os.path.join(work.path, "state"), mqtt_port=broker.port))
     d = Daemon(LPWAGW, work, cfg).start()
-    time.sleep(1.5)
+    d.wait_log(f"cannot connect to broker 127.0.0.1:{broker.port}", 10)
     assert d.alive()
     broker.start()
     assert broker.sub_json(f"{TOPIC}/status", timeout=20, retained_only=True)["state"] == "online"

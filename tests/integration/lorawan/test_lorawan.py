@@ -75,7 +75,7 @@ def test_lorawan_end_to_end():
     server, d, port, _ = start(work)
     dev = sim(port)
     lwm2m_over_lorawan(server, dev, 30)
-    assert "Register completed with the binding's defaults" in d.log()
+    d.wait_log("Register completed with the binding's defaults", 5)
 
 
 def test_lorawan_with_loss():

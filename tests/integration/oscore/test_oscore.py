@@ -94,14 +94,21 @@ def test_wire_bytes_identical():
     """(b) what each endpoint sent with OSCORE is what the other received: option value and payload, byte for byte."""
     server, dev, d, reg = chain("wire")
     operations(server, dev, reg)
-    time.sleep(0.5)  # a last notification may still be on its way
-    dev_out, srv_in = wire(dev, "out"), wire(server, "in")
-    srv_out, dev_in = wire(server, "out"), wire(dev, "in")
+
+    def missing():
+        """What one side reports sent and the other not (yet) received; a message may still be on its way."""
+        dev_out, srv_in = wire(dev, "out"), wire(server, "in")
+        srv_out, dev_in = wire(server, "out"), wire(dev, "in")
+        return [w for w in dev_out if w not in srv_in], [w for w in srv_out if w not in dev_in]
+    try:
+        wait_for(lambda: missing() == ([], []), 10, "every protected message at the other end")
+    except AssertionError:
+        pass  # reported below, with the messages
+    up, down = missing()
+    assert not up, f"sent by the device, never seen by the server: {up}"
+    assert not down, f"sent by the server, never seen by the device: {down}"
+    srv_in, srv_out, dev_out = wire(server, "in"), wire(server, "out"), wire(dev, "out")
     assert len(dev_out) >= 8 and len(srv_out) >= 8, (dev_out, srv_out)
-    missing = [w for w in dev_out if w not in srv_in]
-    assert not missing, f"sent by the device, never seen by the server: {missing}"
-    missing = [w for w in srv_out if w not in dev_in]
-    assert not missing, f"sent by the server, never seen by the device: {missing}"
     # responses without Partial IV keep their zero-length option through the gateway
     assert any(k == "response" and opt == "" for k, opt, _ in srv_in), srv_in
     # notifications carry their own Partial IV

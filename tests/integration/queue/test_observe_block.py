@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from lpwtest import (Daemon, DeviceSim, TestServer, Workdir, config_text, free_port, run_tests,  # noqa: E402
@@ -121,11 +120,18 @@ def test_blockwise_sizing():
     assert reg["peer_max_message_size"] == DEVICE_MAX - 4, reg
 
     body = bytes(i % 251 for i in range(4096))
+    mark = dev.mark()
     r = server.request("write ep1 /5/0/0 bytes 4096", timeout=30)
     assert r["code"] == "2.04", r
-    w = dev.wait({"event": "write", "path": "/5/0/0"}, 5)
+    w = dev.wait({"event": "write", "path": "/5/0/0"}, 5, "the write at the device", mark)
     assert w["size"] == 4096 and w["sha256"] == hashlib.sha256(body).hexdigest(), w
-    blocks = [e for e in dev.events if e.get("event") == "request" and e.get("path") == "/5/0/0" and "block1" in e]
+    # The server's 2.04 can arrive before the device has reported its last block (it answers, then prints):
+    # wait for that report, not just for the answer.
+    last = dev.wait(lambda e: e.get("event") == "request" and e.get("path") == "/5/0/0" and "block1" in e
+                    and not e["block1"]["more"], 10, "the device's report of the last block", mark)
+    upto = dev.events.index(last, mark) + 1
+    blocks = [e for e in dev.events[mark:upto] if e.get("event") == "request" and e.get("path") == "/5/0/0"
+              and "block1" in e]
     assert len(blocks) >= 4096 // 256, len(blocks)
     assert all(b["code"] == "2.31" and b["block1"]["more"] for b in blocks[:-1]), blocks[:-1]
     assert blocks[-1]["code"] == "2.04" and not blocks[-1]["block1"]["more"], blocks[-1]
@@ -143,15 +149,19 @@ def test_blockwise_sizing():
     else:
         assert r["event"] == "error" and r["detail"] == "session closed", r
         server.wait({"event": "register", "ep": "ep1"}, 15, "the gateway registering the device again", smark)
-    time.sleep(0.3)
-    assert not [e for e in dev.events[mark:] if e.get("event") == "request"], "the oversized request reached the device"
     assert d.alive()
 
-    # a write that still fits one message is not split
+    # a write that still fits one message is not split; the device reports it, and nothing before it (the
+    # oversized request would have reached the device first, on the same path)
     r = server.request("write ep1 /5/0/0 bytes 100")
     assert r["code"] == "2.04", r
-    w = dev.wait(lambda e: e.get("event") == "write" and e.get("size") == 100, 5, "the small write")
+    w = dev.wait(lambda e: e.get("event") == "write" and e.get("size") == 100, 5, "the small write", mark)
     assert w["sha256"] == hashlib.sha256(body[:100]).hexdigest(), w
+    small = dev.wait(lambda e: e.get("event") == "request" and e.get("path") == "/5/0/0", 5,
+                     "the device's report of the small write", mark)
+    assert "block1" not in small, small
+    before = dev.events[mark:dev.events.index(small, mark)]
+    assert not [e for e in before if e.get("event") == "request"], "the oversized request reached the device"
 
 
 def read_tcp_message(conn, timeout=10.0):

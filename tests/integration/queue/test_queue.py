@@ -34,6 +34,8 @@ def asleep(server, dev):
     server.wait({"event": "register", "ep": "ep1", "b": "UQ"}, 15)
     dev.wait({"event": "registered"}, 10)
     dev.send("sleep")
+    # The gateway's awake window (awake_time = 1 s after the device's last uplink) has to run out: real time must
+    # pass here, there is no event for it. Whether it did is asserted by the callers (the requests are queued).
     time.sleep(1.5)
 
 
@@ -56,9 +58,10 @@ def test_in_order_with_answers_and_overflow():
     asleep(server, dev)
     read_id = submit(server, "read ep1 /3/0/0")
     write_id = submit(server, "write ep1 /3/0/13 text 4242")
+    d.wait_log("server request queued (2 waiting)", 10)  # both held for the sleeping device, not sent
     over = server.request("read ep1 /3/0/1")
     assert over["code"] == "5.03", over  # queue of 2 is full
-    time.sleep(1)
+    d.wait_log("queue full", 5)
     assert device_requests(dev) == [], "nothing may reach a sleeping device"
     assert not [e for e in server.events if e.get("id") in (read_id, write_id) and e["event"] == "response"]
     dev.send("wake")
@@ -68,7 +71,6 @@ def test_in_order_with_answers_and_overflow():
     # device-sim reports a request after it has answered it: wait for the report, not just the answer
     dev.wait(lambda e: e.get("event") == "request" and e.get("path") == "/3/0/13", 5, "the write's report")
     assert device_requests(dev) == [("GET", "/3/0/0"), ("PUT", "/3/0/13")], device_requests(dev)
-    assert "queue full" in d.log()
 
 
 def test_survives_sigkill():
@@ -84,7 +86,7 @@ def test_survives_sigkill():
     d.stop(signal.SIGKILL)
     mark = server.mark()
     d = start(work, cfg)
-    assert "2 queued requests restored" in d.log(), d.log()
+    d.wait_log("2 queued requests restored", 10)
     # issue 10 item 10: the restored registration is registered again at start-up, before the device's next uplink
     reg = server.wait({"event": "register", "ep": "ep1"}, 10, "re-registration at start-up", mark)
     dev.send("wake")

@@ -160,10 +160,12 @@ def code_str(code):
 class TcpDevice:
     """Speaks CoAP over TCP to the server like an LwM2M client that stays connected."""
 
-    def __init__(self, port):
+    def __init__(self, port, max_message_size=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
         self.buf = b""
-        self.send(encode(0xE1))  # CSM, RFC 8323 §5.3: the first message on the connection
+        # CSM, RFC 8323 §5.3: the first message on the connection; option 2 is Max-Message-Size (§5.3.1)
+        csm_opts = [uint_opt(2, max_message_size)] if max_message_size else []
+        self.send(encode(0xE1, b"", csm_opts))
 
     def send(self, data):
         self.sock.sendall(data)
@@ -225,8 +227,8 @@ class TcpDevice:
         self.send(encode(code, b"\x42", opts, payload))
         return self.recv()
 
-    def reply(self, req, code, payload=b"", cf=None, observe=None):
-        opts = []
+    def reply(self, req, code, payload=b"", cf=None, observe=None, opts=()):
+        opts = list(opts)
         if cf is not None:
             opts.append(uint_opt(12, cf))
         if observe is not None:
@@ -243,7 +245,7 @@ def check_registration_tcp(srv, client, port):
     base = "coap+tcp://127.0.0.1:%d" % port
     out = coap_client(client, base + "/rd?ep=test&lt=60&lwm2m=1.1&b=U", "-m", "post", "-e", "</3/0>")
     reg = srv.wait_event("register", ep="test")
-    assert reg["lt"] == 60 and reg["lwm2m"] == "1.1" and reg["b"] == "U", reg
+    assert reg["lt"] == 60 and reg["lwm2m"] == "1.1" and reg["b"] == "U" and reg["Q"] is False, reg
     assert reg["objects"] == "</3/0>" and reg["identity"] is None, reg
     assert reg["location"].startswith("/rd/") and reg["peer"].startswith("127.0.0.1:"), reg
     assert "4." not in out and "5." not in out, out
@@ -409,6 +411,113 @@ def check_requests(srv, port):
     print("ok: timeouts, bad commands, list, session close")
 
 
+BLOCK1, BLOCK2, SIZE1 = 27, 23, 60  # RFC 7959 §2.1, §4
+CONTINUE, CHANGED, CONTENT, TOO_LARGE = 0x5F, 0x44, 0x45, 0x8D  # 2.31, 2.04, 2.05, 4.13
+
+
+def block_value(num, more, szx):
+    return num << 4 | more << 3 | szx
+
+
+def receive_block1(dev, path, first=None):
+    """Takes a whole Block1 upload (RFC 7959 §2.5): answers 2.31 to each block and 2.04 to the last. Returns the
+    body and the block sizes seen."""
+    body, sizes = b"", []
+    req = first
+    while True:
+        req = req or dev.recv()
+        assert req.path() == path, req.path()
+        b1 = req.uint(BLOCK1)
+        assert b1 is not None, "expected a Block1 transfer, got one message of %d bytes" % len(req.payload)
+        num, more, szx = b1 >> 4, b1 >> 3 & 1, b1 & 7
+        assert num * (16 << szx) == len(body), (num, szx, len(body))
+        body += req.payload
+        sizes.append(16 << szx)
+        dev.reply(req, CONTINUE if more else CHANGED, opts=[uint_opt(BLOCK1, block_value(num, more, szx))])
+        if not more:
+            return body, sizes
+        req = None
+
+
+def check_blockwise(srv, client, port):
+    """RFC 7959 through the server: a Register and an Update whose object lists come in 64-byte Block1 blocks from
+    libcoap's coap-client are reassembled (b=U&Q reports b and Q); a Block2 response is reported once, whole; a
+    4.13 with a smaller Block1 size or a Size1 makes the server send its request again in smaller blocks
+    (§2.9.3), and a 4.13 without either is reported as it is."""
+    base = "coap+tcp://127.0.0.1:%d" % port
+    links = ",".join("</%d/0>" % i for i in range(1, 30))
+    links = links[:links.rindex(",", 0, 120)]
+    links += ",</99/0>;x=" + "y" * (140 - len(links) - 11)
+    assert len(links) == 140, len(links)
+    out = coap_client(client, base + "/rd?ep=blk&lt=60&lwm2m=1.1&b=U&Q", "-m", "post", "-b", "64", "-e", links)
+    reg = srv.wait_event("register", ep="blk")
+    assert reg["objects"] == links and reg["b"] == "U" and reg["Q"] is True, reg
+    assert "4." not in out, out
+    links2 = links.replace("</1/0>", "</1/1>")
+    out = coap_client(client, base + reg["location"] + "?lt=90", "-m", "post", "-b", "64", "-e", links2)
+    upd = srv.wait_event("update", location=reg["location"])
+    assert upd["objects"] == links2 and upd["lt"] == 90, upd
+    assert "4." not in out, out
+    coap_client(client, base + reg["location"], "-m", "delete")
+    srv.wait_event("deregister", location=reg["location"])
+
+    dev = TcpDevice(port)
+    dev.request(0x02, "/rd", ["ep=bdev", "lt=60", "lwm2m=1.1"], b"</3/0>", cf=40)
+    srv.wait_event("register", ep="bdev")
+
+    # Block2: 200 bytes in 64-byte blocks, asked for by libcoap, reported once
+    body = bytes(range(200))
+    acc = srv.command("read bdev /5/0/0")
+    while True:
+        req = dev.recv()
+        b2 = req.uint(BLOCK2) or 0
+        num = b2 >> 4
+        chunk = body[num * 64:(num + 1) * 64]
+        more = int((num + 1) * 64 < len(body))
+        dev.reply(req, CONTENT, chunk, cf=42, opts=[uint_opt(BLOCK2, block_value(num, more, 2))])
+        if not more:
+            break
+    ev = srv.wait_event("response", id=acc["id"])
+    assert ev["code"] == "2.05" and ev["payload_hex"] == body.hex(), ev
+
+    # a 4.13 whose Block1 asks for 64-byte blocks: the 3000 bytes go again from the start in 64-byte blocks
+    acc = srv.command("write bdev /5/0/0 bytes 3000")
+    first = dev.recv()
+    assert first.uint(BLOCK1) is not None and 16 << (first.uint(BLOCK1) & 7) > 64, first.options
+    dev.reply(first, TOO_LARGE, opts=[uint_opt(BLOCK1, block_value(0, 0, 2))])
+    got, sizes = receive_block1(dev, "/5/0/0")
+    assert got == bytes(i % 251 for i in range(3000)) and set(sizes) == {64}, sizes
+    ev = srv.wait_event("retry", id=acc["id"])
+    assert ev["code"] == "4.13" and ev["block_size"] == 64, ev
+    assert srv.wait_event("response", id=acc["id"])["code"] == "2.04"
+
+    # a 4.13 with Size1 100 to a request in one message: sent again in blocks that fit (64 bytes)
+    acc = srv.command("write bdev /5/0/0 bytes 300")
+    first = dev.recv()
+    assert first.uint(BLOCK1) is None and len(first.payload) == 300, first.options
+    dev.reply(first, TOO_LARGE, opts=[uint_opt(SIZE1, 100)])
+    got, sizes = receive_block1(dev, "/5/0/0")
+    assert got == bytes(i % 251 for i in range(300)) and set(sizes) == {64}, sizes
+    assert srv.wait_event("retry", id=acc["id"])["block_size"] == 64
+    assert srv.wait_event("response", id=acc["id"])["code"] == "2.04"
+
+    # nothing smaller to try (Size1 as large as the body; then none at all): the 4.13 is the answer
+    for opts in ([uint_opt(SIZE1, 300)], []):
+        acc = srv.command("write bdev /5/0/0 bytes 300")
+        dev.reply(dev.recv(), TOO_LARGE, opts=opts)
+        ev = srv.wait(lambda e: e.get("id") == acc["id"] and e.get("event") in ("retry", "response"),
+                      "the 4.13 reported")
+        assert ev["event"] == "response" and ev["code"] == "4.13", ev
+    # write-noblock is meant to provoke a 4.13: never sent again
+    acc = srv.command("write-noblock bdev /5/0/0 bytes 300")
+    dev.reply(dev.recv(), TOO_LARGE, opts=[uint_opt(SIZE1, 100)])
+    ev = srv.wait(lambda e: e.get("id") == acc["id"] and e.get("event") in ("retry", "response"), "noblock's 4.13")
+    assert ev["event"] == "response" and ev["code"] == "4.13" and ev["size1"] == 100, ev
+    dev.close()
+    srv.wait_event("session-closed", ep="bdev")
+    print("ok: Block1 Register/Update from coap-client, b and Q, Block2 response, 4.13 retries smaller")
+
+
 def make_certs(d):
     """A CA and a server and a client certificate signed by it, with the openssl command line tool."""
     def run(*args):
@@ -457,6 +566,7 @@ def main():
         check_registration_tcp(srv, client_tcp, listening["tcp"])
         check_registration_tls(srv, client_tls, listening["tls"])
         check_requests(srv, listening["tcp"])
+        check_blockwise(srv, client_tcp, listening["tcp"])
         acc = srv.command("quit")
         assert acc["event"] == "accepted", acc
         assert srv.proc.wait(timeout=WAIT) == 0, "server exit status"
