@@ -133,6 +133,32 @@ typedef struct {
 	uint32_t receive_buffer;   /* SO_RCVBUF of the socket, bytes (default 8 MiB) */
 } lpw_config_sgi_t;
 
+/* bindings.nidd_t8: NIDD through an operator's SCEF over the T8 API (3GPP TS 29.122 Rel-17, LwM2M App. D.3-D.6). */
+typedef struct {
+	bool enabled;               /* also on when a device uses the binding */
+	char *api_root;             /* {apiRoot}: https://scef.example.net (the API path 3gpp-nidd/v1 is added) */
+	char *scs_as_id;            /* {scsAsId}: our SCS/AS identifier at the SCEF */
+	char *ca_file;              /* CA that verifies the SCEF; NULL = the system's */
+	char *cert_file;            /* client certificate (TLS authentication); NULL = none */
+	char *key_file;             /* its private key */
+	char *token_file;           /* OAuth2 bearer token (TS 29.122 §5.2.3.5: OAuth 2.0); NULL = none */
+	char *callback_listen;      /* address the notification server binds */
+	uint16_t callback_port;
+	char *callback_url;         /* notificationDestination as the SCEF reaches it; default http://listen:port/ */
+	char *callback_cert_file;   /* HTTPS for the notification server when set */
+	char *callback_key_file;
+	uint32_t duration_s;        /* requested lifetime of a NIDD configuration; default 86400 */
+	uint32_t renew_before_s;    /* renewed this long before it ends; default 300 */
+	bool delete_on_shutdown;    /* DELETE the configurations when the daemon stops; default true */
+	uint32_t request_timeout_s; /* a request to the SCEF gives up after; default 10 */
+	uint32_t retry_min_s;       /* back-off of a failed configuration request: from; default 2 */
+	uint32_t retry_max_s;       /* to; default 300 */
+	uint32_t max_message_size;  /* when the SCEF reports no maximumPacketSize; default 1358 (App. D) */
+	uint32_t reachable_window_s; /* a device listens this long after it sent; default 93 */
+	uint32_t response_timeout_s; /* a CON to a device unanswered this long: the server gets 5.04; default 120 */
+	uint32_t queue_max;         /* downlinks held per device while its configuration is (re)created; default 4 */
+} lpw_config_t8_t;
+
 /* The same order as the network server's region ids (bindings/lorawan/lw_region.h checks it). */
 typedef enum {
 	LPW_REGION_EU868,
@@ -228,6 +254,7 @@ typedef struct {
 	lpw_config_metrics_t metrics;
 	lpw_config_upstream_t upstream;
 	lpw_config_sgi_t sgi;
+	lpw_config_t8_t t8;
 	lpw_config_lorawan_t lorawan;
 	lpw_config_sms_t sms;
 	size_t nservers;

@@ -919,6 +919,84 @@ static const lpw_cfg_key_t sgi_keys[] = {
 };
 
 
+/* --- bindings.nidd_t8 (3GPP TS 29.122 Rel-17 T8 NIDD) --- */
+
+static int check_http_url(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	bool ok = (!strncmp(text, "http://", 7) && text[7]) || (!strncmp(text, "https://", 8) && text[8]);
+	if (ok && !strpbrk(text, " \t\r\n\"'<>"))
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" is not an http:// or https:// URL", text);
+	return -EINVAL;
+}
+
+static int t8_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const lpw_config_t8_t *t = &((lpw_config_t *)dst)->t8;
+	int rc = 0;
+	if (t->enabled && !t->api_root) {
+		lpw_config_error(c, s, "api_root", "is missing; expected the SCEF's {apiRoot}, e.g. https://scef.example.net");
+		rc = -EINVAL;
+	}
+	if (!t->cert_file != !t->key_file) {
+		lpw_config_error(c, s, t->cert_file ? "cert_file" : "key_file", "is set alone; expected cert_file with "
+				 "key_file");
+		rc = -EINVAL;
+	}
+	if (!t->callback_cert_file != !t->callback_key_file) {
+		lpw_config_error(c, s, "callback_cert_file", "and callback_key_file go together");
+		rc = -EINVAL;
+	}
+	if (t->renew_before_s >= t->duration_s) {
+		lpw_config_error(c, s, "renew_before", "%u s is not below duration (%u s)", t->renew_before_s,
+				 t->duration_s);
+		rc = -EINVAL;
+	}
+	if (t->retry_min_s > t->retry_max_s) {
+		lpw_config_error(c, s, "retry_min", "is above retry_max");
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+#define T8_INT(n, field, lo, hi, d, h)                                                                                 \
+	{ .name = n, .type = T_INT, .store = S_U32, .off = offsetof(lpw_config_t, t8.field), .min = lo, .max = hi,     \
+	  .def = d, .help = h }
+#define T8_STR(n, field, fl, d, chk, h)                                                                                \
+	{ .name = n, .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_t, t8.field), .flags = fl, .def = d,     \
+	  .check = chk, .help = h }
+
+static const lpw_cfg_key_t t8_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, t8.enabled),
+	  .def = "false", .help = "NIDD through the SCEF's T8 API (also on when a device uses it)" },
+	T8_STR("api_root", api_root, 0, NULL, check_http_url, "the SCEF's {apiRoot}, e.g. https://scef.example.net"),
+	T8_STR("scs_as_id", scs_as_id, 0, "lpwagw", check_name, "our {scsAsId} at the SCEF"),
+	T8_STR("ca_file", ca_file, F_FILE, NULL, NULL, "CA certificates that verify the SCEF"),
+	T8_STR("cert_file", cert_file, F_FILE, NULL, NULL, "client certificate for the SCEF"),
+	T8_STR("key_file", key_file, F_SECRET, NULL, NULL, "its key (mode 600)"),
+	T8_STR("token_file", token_file, F_SECRET, NULL, NULL, "OAuth2 bearer token (mode 600)"),
+	T8_STR("callback_listen", callback_listen, 0, "0.0.0.0", check_listen, "notification server address"),
+	{ .name = "callback_port", .type = T_INT, .store = S_U16, .off = offsetof(lpw_config_t, t8.callback_port),
+	  .min = 1, .max = 65535, .def = "8091", .help = "notification server port" },
+	T8_STR("callback_url", callback_url, 0, NULL, check_http_url, "notificationDestination the SCEF reaches"),
+	T8_STR("callback_cert_file", callback_cert_file, F_FILE, NULL, NULL, "HTTPS certificate of the callbacks"),
+	T8_STR("callback_key_file", callback_key_file, F_SECRET, NULL, NULL, "its key (mode 600)"),
+	T8_INT("duration", duration_s, 60, 31536000, "86400", "lifetime asked for a NIDD configuration, s"),
+	T8_INT("renew_before", renew_before_s, 1, 86400, "300", "renewed this long before it ends, s"),
+	{ .name = "delete_on_shutdown", .type = T_BOOL, .store = S_BOOL,
+	  .off = offsetof(lpw_config_t, t8.delete_on_shutdown), .def = "true",
+	  .help = "DELETE the configurations on stop" },
+	T8_INT("request_timeout", request_timeout_s, 1, 600, "10", "an SCEF request gives up after, s"),
+	T8_INT("retry_min", retry_min_s, 1, 3600, "2", "back-off of failed configuration requests: from, s"),
+	T8_INT("retry_max", retry_max_s, 1, 86400, "300", "back-off: to, s"),
+	/* seed 001 App. D: 1358 bytes is the NAS limit for NIDD */
+	T8_INT("max_message_size", max_message_size, 16, 65535, "1358", "size when the SCEF gives none, bytes"),
+	T8_INT("reachable_window", reachable_window_s, 1, 86400, "93", "seconds a device listens after it sent"),
+	T8_INT("response_timeout", response_timeout_s, 1, 86400, "120", "an unanswered CON fails after (5.04)"),
+	T8_INT("queue_max", queue_max, 1, 64, "4", "downlinks held per device while its configuration is made"),
+	{ 0 },
+};
+
 /* --- bindings.lorawan --- */
 
 static const char *const lw_regions[] = { "EU868", "US915", "AU915", "AS923-1", "AS923-2", "AS923-3", "AS923-4",
@@ -1275,7 +1353,8 @@ static const lpw_cfg_key_t sms_keys[] = {
 
 static const lpw_cfg_key_t binding_keys[] = {
 	{ .name = "nidd_sgi", .type = T_GROUP, .sub = sgi_keys, .help = "NIDD over the SGi tunnel" },
-	{ .name = "nidd_t8", .type = T_OPAQUE_GROUP, .help = "NIDD over the SCEF T8 API (keys to come)" },
+	{ .name = "nidd_t8", .type = T_GROUP, .sub = t8_keys, .check = t8_finish,
+	  .help = "NIDD through an SCEF's T8 API" },
 	{ .name = "sms", .type = T_GROUP, .sub = sms_keys, .check = sms_finish, .help = "SMS through a modem" },
 	{ .name = "lorawan", .type = T_GROUP, .sub = lorawan_keys, .check = lorawan_finish,
 	  .help = "LoRaWAN through Semtech UDP packet forwarders" },

@@ -43,19 +43,17 @@ static void test_nothing_enabled(void **state)
 		assert_false(lpw_binding_registry[i].enabled(&cfg));
 }
 
-static void test_stubs_refuse(void **state)
+/* A nidd-t8 device without bindings.nidd_t8 turns the binding on, and it refuses to start without its SCEF. */
+static void test_t8_needs_its_section(void **state)
 {
-	const lpw_binding_kind_t stubs[] = {LPW_BINDING_NIDD_T8};
-	for (size_t k = 0; k < 1; k++) {
-		lpw_config_device_t dev = {.id = "x", .binding = stubs[k], .identity = "491701234567"};
-		lpw_config_t cfg = {.devices = &dev, .ndevices = 1};
-		const lpw_binding_desc_t *r = row_of(stubs[k]);
-		assert_true(r->enabled(&cfg)); /* on because a device uses it: refused loudly, not ignored */
-		lpw_binding_env_t env = {.cfg = &cfg};
-		lpw_binding_t b = {0};
-		assert_int_equal(r->create(&env, &b), -ENOTSUP);
-		assert_null(b.ops);
-	}
+	lpw_config_device_t dev = {.id = "x", .binding = LPW_BINDING_NIDD_T8, .identity = "491701234567"};
+	lpw_config_t cfg = {.devices = &dev, .ndevices = 1};
+	const lpw_binding_desc_t *r = row_of(LPW_BINDING_NIDD_T8);
+	assert_true(r->enabled(&cfg)); /* on because a device uses it: refused loudly, not ignored */
+	lpw_binding_env_t env = {.cfg = &cfg};
+	lpw_binding_t b = {0};
+	assert_int_equal(r->create(&env, &b), -EINVAL);
+	assert_null(b.ops);
 }
 
 /* An sms device without bindings.sms turns the binding on, and it refuses to start without its modem. */
@@ -76,7 +74,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_nothing_enabled),
-		cmocka_unit_test(test_stubs_refuse),
+		cmocka_unit_test(test_t8_needs_its_section),
 		cmocka_unit_test(test_sms_needs_its_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
