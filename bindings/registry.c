@@ -16,7 +16,7 @@ static bool sgi_enabled(const lpw_config_t *cfg)
 
 static bool lorawan_enabled(const lpw_config_t *cfg)
 {
-	return cfg->lorawan.enabled;
+	return cfg->lorawan.enabled || cfg->lorawan.chirpstack.enabled; /* either network server */
 }
 
 /* Bindings that are not built yet are on when a device uses them, so that such a device is refused loudly at
