@@ -270,8 +270,8 @@ static bool is_ours(const struct cs_dl *dl, const char *id)
 	return dl->busy && id[0] && (strcmp(id, dl->id) == 0 || (dl->cs_id[0] && strcmp(id, dl->cs_id) == 0));
 }
 
-/* A report naming another queue item while ours is in ChirpStack's queue: ChirpStack gave it its own id (a
- * release that ignores the command's id). Kept, and matched from then on. */
+/* A txack naming another queue item while ours is in ChirpStack's queue and none of ours was transmitted yet:
+ * ChirpStack gave it its own id (a release that ignores the command's id). Kept, and matched from then on. */
 static bool adopt(struct csdev *cd, const char *id)
 {
 	struct cs_dl *dl = &cd->dl;
@@ -324,7 +324,7 @@ static void on_txack(lw_ns_cs_t *ns, struct csdev *cd, const lw_cs_event_t *ev)
 
 static void on_ack(lw_ns_cs_t *ns, struct csdev *cd, const lw_cs_event_t *ev)
 {
-	if (!is_ours(&cd->dl, ev->queue_item_id) && !adopt(cd, ev->queue_item_id)) {
+	if (!is_ours(&cd->dl, ev->queue_item_id)) { /* ids are adopted only from a txack, which comes first */
 		ns->c.unmatched++;
 		return;
 	}

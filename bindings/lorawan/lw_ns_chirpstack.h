@@ -17,8 +17,9 @@
  *   - log at level ERROR with a DOWNLINK_* code about our queue item (or with no item named while one of ours
  *     waits): FAILED.
  *   - join: what was queued is void (ChirpStack flushes the queue on a new session): FAILED, then hooks->joined.
- * Matching: by our id; a txack/ack naming another queue item id while one of ours is outstanding means
- * ChirpStack gave the item its own id: that id is kept and matched from then on.
+ * Matching: by our id (ChirpStack 4.x makes a DownlinkCommand's id the queue item's id). A txack naming another
+ * queue item while one of ours waits untransmitted means ChirpStack gave the item its own id: that id is kept
+ * and matched from then on. An ack of an item that is not ours is counted (unmatched) and ignored.
  * While the broker is away, send() still accepts one downlink per device; it is published once the connection is
  * back (also one the broker had not acknowledged, PUBACK, when the connection dropped): nothing is lost.
  * Devices are identified by DevEUI (the device table's identity); events of unknown DevEUIs go to host->dropped(),
