@@ -18,6 +18,11 @@
 #define MOD "chirpstack"
 #define DOWN_QOS 1
 #define EVENT_QOS 1
+/* ChirpStack sends a queued item in the RX windows of the device's next uplink; when this many uplinks came after
+ * our command without a txack or a log about it, ChirpStack never got it (published while it was away from the
+ * broker, which keeps no messages for a client with a clean session): the sending failed (App. C.3.x.2). Two
+ * would be too few: the command may miss the first uplink's window, and the second's txack follows its up event. */
+#define LOST_AFTER_UPLINKS 3
 #define BODY_MAX 512 /* a DownlinkCommand of LW_CS_MAX_DATA bytes (340 characters of base64) and its fields */
 
 /* One downlink of ours, from send() until its result. */
@@ -27,6 +32,7 @@ struct cs_dl {
 	bool confirmed;
 	bool sent;      /* txack seen: a confirmed one now waits for its ack */
 	int mid;        /* of the publish, until the broker's PUBACK (-1 then) */
+	unsigned ups;   /* uplinks since it was published, while not transmitted */
 	uint32_t handle;
 	char id[LW_CS_UUID_LEN + 1];    /* ours */
 	char cs_id[LW_CS_UUID_LEN + 1]; /* ChirpStack's, when it reported another one */
@@ -119,6 +125,7 @@ static void publish(struct csdev *cd)
 	}
 	ns->c.published++;
 	cd->dl.published = true;
+	cd->dl.ups = 0;
 	unmid(cd);
 	cd->dl.mid = mid;
 	HASH_ADD_INT(ns->by_mid, dl.mid, cd);
@@ -286,6 +293,13 @@ static bool adopt(struct csdev *cd, const char *id)
 static void on_up(lw_ns_cs_t *ns, struct csdev *cd, const lw_cs_event_t *ev)
 {
 	unsigned dr;
+	struct cs_dl *dl = &cd->dl;
+	if (dl->busy && dl->published && !dl->sent && ++dl->ups >= LOST_AFTER_UPLINKS) {
+		ns->c.lost++;
+		LPW_INFO(MOD, "%s: downlink %s not transmitted in %u uplinks; ChirpStack never got it", lpw_device_id(cd->h),
+		         dl->id, dl->ups);
+		dl_result(cd, LW_TX_FAILED);
+	}
 	if (ev->dr >= 0)
 		cd->dr = ev->dr;
 	else if (ev->sf && ev->bw_hz && lw_region_dr_from_lora(ns->region, true, ev->sf, ev->bw_hz, &dr) == 0)

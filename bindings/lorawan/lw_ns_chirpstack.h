@@ -16,6 +16,8 @@
  *   - ack: acknowledged true ACKED, false FAILED (the confirmed downlink was not acknowledged).
  *   - log at level ERROR with a DOWNLINK_* code about our queue item (or with no item named while one of ours
  *     waits): FAILED.
+ *   - no txack and no log about a published downlink while the device sent 3 uplinks: ChirpStack never got it
+ *     (it was away from the broker, which keeps nothing for a clean session): FAILED.
  *   - join: what was queued is void (ChirpStack flushes the queue on a new session): FAILED, then hooks->joined.
  * Matching: by our id (ChirpStack 4.x makes a DownlinkCommand's id the queue item's id). A txack naming another
  * queue item while one of ours waits untransmitted means ChirpStack gave the item its own id: that id is kept
@@ -39,6 +41,7 @@ typedef struct {
 	uint64_t joins;
 	uint64_t txacks, acks, nacks; /* txack; ack acknowledged true / false */
 	uint64_t failures;      /* downlinks ChirpStack reported failed in a log event */
+	uint64_t lost;          /* downlinks with no txack after LOST_AFTER_UPLINKS uplinks: ChirpStack never got them */
 	uint64_t malformed;     /* bad topic or JSON (the reason is logged) */
 	uint64_t unknown;       /* a DevEUI of no device of ours, or another application's */
 	uint64_t unmatched;     /* ack/txack of no downlink of ours */

@@ -370,6 +370,30 @@ static void test_malformed_unknown_join(void **state)
 	assert_int_equal(c.joins, 1);
 }
 
+/* A command ChirpStack never got (no txack, no log) while the device sent 3 uplinks: the sending failed, it goes
+ * again; a txack in time keeps it. */
+static void test_never_transmitted(void **state)
+{
+	fx_t *fx = *state;
+	uplink(fx, EMPTY_NON_B64);
+	assert_int_equal(server_request(fx), 0);
+	wait_cmds(fx, 1);
+	uplink(fx, EMPTY_NON_B64);
+	uplink(fx, EMPTY_NON_B64);
+	pump_for(fx, 200);
+	assert_int_equal(fx->ncmds, 1); /* two uplinks may pass: the command can miss the first window */
+	uplink(fx, EMPTY_NON_B64);
+	wait_cmds(fx, 2);
+	lw_ns_cs_counters_t c;
+	lw_ns_chirpstack_get_counters(&fx->ns, &c);
+	assert_int_equal(c.lost, 1);
+	queue_event(fx, "txack", 1, "");
+	for (int i = 0; i < 4; i++)
+		uplink(fx, EMPTY_NON_B64);
+	pump_for(fx, 200);
+	assert_int_equal(fx->ncmds, 2); /* transmitted: only ACK_TIMEOUT (1 s, not yet over) decides now */
+}
+
 /* The payload limit follows the uplink's data rate (EU868 RX1 = uplink DR with offset 0): DR0 51, DR5 242. */
 static void test_max_payload(void **state)
 {
@@ -397,6 +421,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_failure_and_unmatched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broker_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_unknown_join, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_transmitted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_payload, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
