@@ -68,6 +68,7 @@ def test_register_read_write_observe():
     assert server.request("read cs-ep /3/0/13", 40)["payload"] == "4242"
     r = server.request("observe cs-ep /3/0/13", 40)
     assert r["code"] == "2.05", r
+    server.wait(lambda e: e.get("event") == "notify" and e.get("id") == r["id"], 40, "a notification via ChirpStack")
     downs = [e for e in sim.events if e.get("event") == "down"]
     cons = [e for e in downs if base64.b64decode(e["data"])[0] >> 4 & 3 == 0]  # CoAP type CON: the server's requests
     assert cons and all(e["confirmed"] for e in cons), downs  # confirmed_downlinks = true (App. C.3.1)
