@@ -15,7 +15,7 @@ static bool sgi_enabled(const lpw_config_t *cfg)
 
 static bool lorawan_enabled(const lpw_config_t *cfg)
 {
-	return cfg->lorawan.enabled;
+	return cfg->lorawan.enabled || cfg->lorawan.chirpstack.enabled; /* either network server */
 }
 
 const lpw_binding_desc_t lpw_binding_registry[] = {

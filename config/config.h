@@ -57,8 +57,14 @@ typedef enum {
 #define LPW_SERVER_ANY (-1)                         /* let the message decide (Uri-Host, /bs), else the default */
 #define LPW_SERVER_BOOTSTRAP LPW_DEVICE_MAX_SERVERS /* the bootstrap server */
 
-/* A LoRaWAN device's own settings (binding "lorawan"; identity dev_eui). */
+/* Which network server serves a LoRaWAN device (bindings.lorawan: the embedded one or ChirpStack). */
+typedef enum { LPW_LORAWAN_NET_EMBEDDED, LPW_LORAWAN_NET_CHIRPSTACK, LPW_LORAWAN_NET_COUNT } lpw_config_lorawan_net_t;
+
+/* A LoRaWAN device's own settings (binding "lorawan"; identity dev_eui). The keys are network-server settings of
+ * the embedded network server (a ChirpStack device has none: they stay in ChirpStack); FPorts, confirmed downlinks
+ * and the object list are application-server settings, the same for both network servers. */
 typedef struct {
+	lpw_config_lorawan_net_t network; /* default embedded */
 	bool otaa;                /* join_eui + app_key given (OTAA); else ABP with dev_addr + session keys */
 	uint8_t join_eui[8];      /* a.k.a. AppEUI, in printed order */
 	uint8_t app_key[16];      /* secret */
@@ -173,9 +179,32 @@ typedef enum {
 #define LPW_LORAWAN_MAX_LISTED 64 /* bindings.lorawan.forwarders entries */
 #define LPW_LORAWAN_MAX_CHANNELS 5 /* bindings.lorawan.channels: what one CFList carries */
 
-/* bindings.lorawan: the gateway as network server behind Semtech UDP packet forwarders. */
+/* bindings.lorawan.chirpstack: ChirpStack v4 as the network server, through its MQTT integration. */
 typedef struct {
 	bool enabled;
+	char *host;                /* broker; default 127.0.0.1 */
+	uint16_t port;             /* default 1883 (8883 with TLS) */
+	char *client_id;           /* default "lpwagw-<gateway_id>" (filled in by the binding when NULL) */
+	char *username;
+	char *password;            /* from password or password_file */
+	char *ca_file;             /* TLS to the broker when set */
+	char *cert_file;           /* TLS client certificate (with key_file) */
+	char *key_file;
+	char *application_id;      /* ChirpStack application (UUID); required when enabled */
+	char *topic_prefix;        /* ChirpStack's event topic begins with this; default "application" */
+	lpw_config_region_t region; /* the devices' region in ChirpStack: payload limits per data rate */
+	uint32_t rx1_dr_offset;    /* the RX1DROffset ChirpStack uses; default 0 */
+	uint32_t keepalive_s;      /* default 30 */
+	uint32_t reconnect_min_s;  /* default 1 */
+	uint32_t reconnect_max_s;  /* default 60 */
+	uint32_t downlink_window_s; /* after an uplink, downlinks go into ChirpStack's queue for this long; default 60 */
+} lpw_config_chirpstack_t;
+
+/* bindings.lorawan: the LoRaWAN binding. The application server's settings (LwM2M App. C timers ack_timeout and
+ * max_retransmit; per device FPorts, confirmed downlinks, objects) serve both network servers; the rest of this
+ * group is the embedded network server behind Semtech UDP packet forwarders, chirpstack the external one. */
+typedef struct {
+	bool enabled;              /* the embedded network server */
 	char *listen;              /* default "0.0.0.0" */
 	uint16_t port;             /* default 1700, the packet forwarder's usual server port */
 	lpw_config_region_t region;
@@ -201,6 +230,7 @@ typedef struct {
 	bool adr;                  /* default true */
 	uint32_t adr_margin_db;    /* installation margin, default 10 dB */
 	uint32_t adr_history;      /* uplinks ADR looks at before it decides, default 20 */
+	lpw_config_chirpstack_t chirpstack;
 } lpw_config_lorawan_t;
 
 typedef enum { LPW_SMS_CNMI_STORE, LPW_SMS_CNMI_DIRECT } lpw_config_sms_cnmi_t;

@@ -100,7 +100,7 @@ static bool lorawan_eq(const lpw_config_lorawan_device_t *a, const lpw_config_lo
 	       memcmp(a->nwk_s_key, b->nwk_s_key, sizeof(a->nwk_s_key)) == 0 &&
 	       memcmp(a->app_s_key, b->app_s_key, sizeof(a->app_s_key)) == 0 && a->fport == b->fport &&
 	       a->bootstrap_fport == b->bootstrap_fport && a->confirmed_downlinks == b->confirmed_downlinks &&
-	       str_eq(a->objects, b->objects);
+	       str_eq(a->objects, b->objects) && a->network == b->network;
 }
 
 static bool sms_eq(const lpw_config_sms_device_t *a, const lpw_config_sms_device_t *b)

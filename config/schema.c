@@ -436,7 +436,10 @@ static int check_bootstrap_ref(lpw_cfg_ctx_t *c, const config_setting_t *s, cons
 
 static const char *const lw_otaa_keys[] = { "join_eui", "app_key", "app_key_file", NULL };
 static const char *const lw_abp_keys[] = { "dev_addr", "nwk_s_key", "app_s_key", NULL };
-static const char *const lw_other_keys[] = { "fport", "bootstrap_fport", "confirmed_downlinks", "objects", "adr", NULL };
+static const char *const lw_other_keys[] = { "fport", "bootstrap_fport", "confirmed_downlinks", "objects", "adr",
+					     "network", NULL };
+static const char *const lw_networks[] = { "embedded", "chirpstack", NULL };
+_Static_assert(sizeof(lpw_config_lorawan_net_t) == sizeof(int), "the network is stored through an int");
 
 /* Exactly nbytes bytes of hex into out; reports and returns -EINVAL otherwise. The text may be a secret: never
  * echoed. */
@@ -603,6 +606,13 @@ static void lorawan_device_finish(lpw_cfg_ctx_t *c, const config_setting_t *elem
 	}
 	lw_fports(c, elem, d);
 	const char *otaa = first_member_of(elem, lw_otaa_keys), *abp = first_member_of(elem, lw_abp_keys);
+	if (d->lorawan.network == LPW_LORAWAN_NET_CHIRPSTACK) { /* ChirpStack holds the keys and the session */
+		if (otaa || abp)
+			lpw_config_error(c, config_setting_get_member(elem, otaa ? otaa : abp), NULL,
+					 "is a LoRaWAN key of a device on network chirpstack; expected no keys (they stay "
+					 "in ChirpStack, which identifies the device by its dev_eui)");
+		return;
+	}
 	d->lorawan.otaa = otaa != NULL;
 	if (otaa && abp)
 		lpw_config_error(c, elem, NULL, "has OTAA (%s) and ABP (%s) keys; expected one set: " LW_OTAA_EXPECT,
@@ -704,6 +714,9 @@ static const lpw_cfg_key_t device_keys[] = {
 	  .help = "lorawan: confirmed downlinks (LwM2M App. C.3.1)" },
 	{ .name = "adr", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_device_t, lorawan.adr),
 	  .def = "true", .help = "lorawan: the network steers the device's data rate and power (with bindings.lorawan.adr)" },
+	{ .name = "network", .type = T_CHOICE, .store = S_INT, .off = offsetof(lpw_config_device_t, lorawan.network),
+	  .def = "embedded", .choices = lw_networks,
+	  .help = "lorawan: the network server: embedded (packet forwarders) or chirpstack (bindings.lorawan.chirpstack)" },
 	{ .name = "objects", .type = T_STR, .store = S_STR, .off = offsetof(lpw_config_device_t, lorawan.objects),
 	  .min = 1, .max = 1024, .check = check_objects, .expect = "a CoRE link-format list such as \"</1/0>,</3/0>\"",
 	  .help = "lorawan: object list put into a Register that has none" },
@@ -1031,6 +1044,8 @@ static int gpio_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *
 	return lw->gpio_chip ? 0 : -ENOMEM;
 }
 
+static int chirpstack_devices_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_config_t *cfg);
+
 /* The plan's extra channels inside the region's band, distinct and none a default channel. */
 static int check_plan(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_config_lorawan_t *lw)
 {
@@ -1089,6 +1104,8 @@ static int lorawan_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const cha
 				 "is for EU868 and AS923; %s keeps devices to a sub-band with sub_band = 1..8", region);
 		rc = -EINVAL;
 	}
+	if (chirpstack_devices_finish(c, s, dst) < 0)
+		rc = -EINVAL;
 	if (lw->only_listed_forwarders && lw->nforwarders == 0) {
 		lpw_config_error(c, config_setting_get_member(s, "only_listed_forwarders"), NULL,
 				 "is true but forwarders lists no gateway EUI; expected forwarders = [ \"<16 hex digits>\", ... ]");
@@ -1170,6 +1187,106 @@ static const lpw_cfg_key_t gpio_keys[] = {
 	{ 0 },
 };
 
+/* --- bindings.lorawan.chirpstack: ChirpStack v4's MQTT integration --- */
+
+/* ChirpStack names applications by UUID (8-4-4-4-12 hex digits); it goes into topics, so nothing else may. */
+static int check_uuid(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	bool ok = strlen(text) == sizeof(shape) - 1;
+	for (size_t i = 0; ok && shape[i]; i++)
+		ok = shape[i] == '-' ? text[i] == '-' : strchr("0123456789abcdefABCDEF", text[i]) && text[i];
+	if (ok)
+		return store(c, dst, text);
+	lpw_config_error(c, s, NULL, "\"%s\" is not a UUID; expected the ChirpStack application's ID, e.g. "
+				     "\"8e5a4f0c-1c2b-4d3e-9f60-0a1b2c3d4e5f\"", text);
+	return -EINVAL;
+}
+
+static int chirpstack_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const char *text, void *dst)
+{
+	const lpw_config_chirpstack_t *cs = &((lpw_config_t *)dst)->lorawan.chirpstack;
+	const config_setting_t *cert = config_setting_get_member(s, "cert_file");
+	const config_setting_t *key = config_setting_get_member(s, "key_file");
+	int rc = 0;
+	if (cs->enabled && !config_setting_get_member(s, "application_id")) {
+		lpw_config_error(c, s, "application_id", "is missing; expected the ChirpStack application's UUID");
+		rc = -EINVAL;
+	}
+	if (!cert != !key) {
+		lpw_config_error(c, cert ? cert : key, NULL, "is set alone; expected cert_file with key_file");
+		rc = -EINVAL;
+	}
+	if ((cert || key) && !config_setting_get_member(s, "ca_file")) {
+		lpw_config_error(c, cert ? cert : key, NULL, "is set without ca_file; expected ca_file (TLS) too");
+		rc = -EINVAL;
+	}
+	if (cs->reconnect_min_s > cs->reconnect_max_s) {
+		lpw_config_error(c, config_setting_get_member(s, "reconnect_max"), NULL,
+				 "%u is below reconnect_min (%u); expected at least %u", cs->reconnect_max_s,
+				 cs->reconnect_min_s, cs->reconnect_min_s);
+		rc = -EINVAL;
+	}
+	return rc;
+}
+
+#define CS_OFF(field) offsetof(lpw_config_t, lorawan.chirpstack.field)
+#define CS_INT(n, field, lo, hi, d, h)                                                                                 \
+	{ .name = n, .type = T_INT, .store = S_U32, .off = CS_OFF(field), .min = lo, .max = hi, .def = d, .help = h }
+
+static const lpw_cfg_key_t chirpstack_keys[] = {
+	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = CS_OFF(enabled), .def = "false",
+	  .help = "serve devices with network = \"chirpstack\" through ChirpStack's MQTT integration" },
+	{ .name = "host", .type = T_STR, .store = S_STR, .off = CS_OFF(host), .def = "127.0.0.1", .check = check_host,
+	  .help = "the MQTT broker ChirpStack's integration publishes to" },
+	{ .name = "port", .type = T_INT, .store = S_U16, .off = CS_OFF(port), .min = 0, .max = 65535, .def = "0",
+	  .help = "broker port; 0 = 1883, or 8883 with TLS" },
+	{ .name = "client_id", .type = T_STR, .store = S_STR, .off = CS_OFF(client_id), .min = 1, .max = 128,
+	  .help = "MQTT client id; default lpwagw-GATEWAY_ID-chirpstack" },
+	{ .name = "username", .type = T_STR, .store = S_STR, .off = CS_OFF(username), .min = 1, .max = 256,
+	  .help = "broker user" },
+	{ .name = "password", .type = T_STR, .store = S_STR, .off = CS_OFF(password), .min = 1, .max = 256,
+	  .flags = F_HIDE, .help = "broker password" },
+	{ .name = "password_file", .type = T_STR, .off = CS_OFF(password), .flags = F_SECRET,
+	  .check = check_password_file, .expect = "a file with mode 600", .help = "file holding the broker password" },
+	{ .name = "ca_file", .type = T_STR, .store = S_STR, .off = CS_OFF(ca_file), .flags = F_FILE,
+	  .expect = "a readable PEM file", .help = "TLS to the broker, verified with these CAs" },
+	{ .name = "cert_file", .type = T_STR, .store = S_STR, .off = CS_OFF(cert_file), .flags = F_FILE,
+	  .expect = "a readable PEM file", .help = "TLS client certificate" },
+	{ .name = "key_file", .type = T_STR, .store = S_STR, .off = CS_OFF(key_file), .flags = F_SECRET,
+	  .expect = "a PEM file with mode 600", .help = "the client certificate's private key" },
+	{ .name = "application_id", .type = T_STR, .store = S_STR, .off = CS_OFF(application_id), .check = check_uuid,
+	  .expect = "a UUID", .help = "the ChirpStack application the devices are in" },
+	{ .name = "topic_prefix", .type = T_STR, .store = S_STR, .off = CS_OFF(topic_prefix), .min = 1, .max = 128,
+	  .def = "application", .check = check_topic, .help = "ChirpStack's topics are PREFIX/APP_ID/device/..." },
+	{ .name = "region", .type = T_CHOICE, .store = S_INT, .off = CS_OFF(region), .def = "EU868",
+	  .choices = lw_regions, .help = "the devices' region: payload limits per data rate" },
+	CS_INT("rx1_dr_offset", rx1_dr_offset, 0, 7, "0", "the RX1DROffset ChirpStack gives the devices (AS923 0..7)"),
+	CS_INT("keepalive", keepalive_s, 5, 65535, "30", "MQTT keepalive, seconds"),
+	CS_INT("reconnect_min", reconnect_min_s, 1, 3600, "1", "first reconnect delay, seconds"),
+	CS_INT("reconnect_max", reconnect_max_s, 1, 86400, "60", "reconnect back-off cap, seconds"),
+	CS_INT("downlink_window", downlink_window_s, 1, 86400, "60",
+	       "after an uplink, downlinks go into ChirpStack's queue for this long, seconds"),
+	{ 0 },
+};
+
+/* A device on network chirpstack needs the ChirpStack connection (devices are parsed before bindings). */
+static int chirpstack_devices_finish(lpw_cfg_ctx_t *c, const config_setting_t *s, const lpw_config_t *cfg)
+{
+	if (cfg->lorawan.chirpstack.enabled)
+		return 0;
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		const lpw_config_device_t *d = &cfg->devices[i];
+		if (d->binding == LPW_BINDING_LORAWAN && d->lorawan.network == LPW_LORAWAN_NET_CHIRPSTACK) {
+			lpw_config_error(c, s, "chirpstack", "is not enabled but device \"%s\" uses network chirpstack; "
+					 "expected chirpstack: { enabled = true; application_id = ...; }",
+					 d->id ? d->id : "?");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static const lpw_cfg_key_t lorawan_keys[] = {
 	{ .name = "enabled", .type = T_BOOL, .store = S_BOOL, .off = offsetof(lpw_config_t, lorawan.enabled),
 	  .def = "false", .help = "be the network server for Semtech UDP packet forwarders" },
@@ -1206,6 +1323,8 @@ static const lpw_cfg_key_t lorawan_keys[] = {
 	  .help = "network-side ADR: data rate, TX power and NbTrans from the devices' SNR margin" },
 	LW_INT("adr_margin_db", adr_margin_db, 0, 30, "10", "ADR installation margin, dB"),
 	LW_INT("adr_history", adr_history, 1, 20, "20", "uplinks ADR looks at before it decides"),
+	{ .name = "chirpstack", .type = T_GROUP, .sub = chirpstack_keys, .check = chirpstack_finish,
+	  .help = "ChirpStack v4 as the network server of devices with network = \"chirpstack\"" },
 	{ 0 },
 };
 

@@ -40,6 +40,7 @@ struct asdev {
 		unsigned sends; /* transmissions so far; 1 + MAX_RETRANSMIT at most */
 		lpw_timer_t timer;
 	} con;
+	lw_ns_t *ns;      /* the device's network server (its network setting); NULL = none running */
 	bool ns_busy;     /* the network server holds our downlink */
 	bool ns_is_con;   /* ... and it is the server's CON (else answers[0]) */
 	uint32_t ns_handle;
@@ -50,7 +51,7 @@ struct lw_as {
 	const lpw_config_t *cfg;
 	const lpw_binding_host_t *host;
 	lw_as_hooks_t hooks;
-	lw_ns_t ns;
+	lw_ns_t ns[LPW_LORAWAN_NET_COUNT]; /* by lpw_config_lorawan_net_t; ops NULL = not running */
 };
 
 static struct asdev *asdev_of(const lpw_device_t *h)
@@ -99,7 +100,7 @@ static void end_con(struct asdev *ad)
 static void try_send(struct asdev *ad)
 {
 	lw_as_t *as = ad->as;
-	if (ad->ns_busy || !as->ns.ops || lpw_loop_now(as->loop) >= ad->window_deadline)
+	if (ad->ns_busy || !ad->ns || lpw_loop_now(as->loop) >= ad->window_deadline)
 		return;
 	bool is_con = ad->nanswers == 0;
 	if (is_con && ad->con.state != CON_WAIT_WINDOW)
@@ -107,7 +108,7 @@ static void try_send(struct asdev *ad)
 	struct msg *m = is_con ? &ad->con.m : &ad->answers[0];
 	size_t waiting = ad->nanswers - (is_con ? 0 : 1) + (!is_con && ad->con.state == CON_WAIT_WINDOW) + m->queued;
 	bool confirmed = is_con && dcfg(ad)->lorawan.confirmed_downlinks;
-	int rc = as->ns.ops->send(as->ns.self, ad->h, m->fport, m->data, m->len, confirmed, waiting > 0, &ad->ns_handle);
+	int rc = ad->ns->ops->send(ad->ns->self, ad->h, m->fport, m->data, m->len, confirmed, waiting > 0, &ad->ns_handle);
 	if (rc == -EBUSY)
 		return;
 	if (rc < 0) {
@@ -257,7 +258,6 @@ static void on_joined(void *arg, lpw_device_t *dev)
  * answers the device and waits for its next RX window. */
 static int as_send(void *self, lpw_device_t *h, const lpw_downlink_t *dl)
 {
-	lw_as_t *as = self;
 	struct asdev *ad = asdev_of(h);
 	lpw_coap_header_t hdr;
 	if (!ad || lpw_coap_peek(dl->data, dl->len, &hdr) < 0)
@@ -265,7 +265,7 @@ static int as_send(void *self, lpw_device_t *h, const lpw_downlink_t *dl)
 	const lpw_config_device_t *dev = dcfg(ad);
 	uint8_t fport = dl->server == LPW_SERVER_BOOTSTRAP && dev->lorawan.bootstrap_fport ? dev->lorawan.bootstrap_fport
 	                                                                                  : dev->lorawan.fport;
-	if (as->ns.ops && dl->len > as->ns.ops->max_payload(as->ns.self, h))
+	if (ad->ns && dl->len > ad->ns->ops->max_payload(ad->ns->self, h))
 		return -EMSGSIZE;
 	if (hdr.type == COAP_MESSAGE_CON) {
 		if (ad->con.state != CON_NONE) {
@@ -295,9 +295,10 @@ static int as_send(void *self, lpw_device_t *h, const lpw_downlink_t *dl)
 
 static void as_traits(void *self, const lpw_device_t *h, lpw_binding_traits_t *out)
 {
-	lw_as_t *as = self;
-	size_t now = as->ns.ops ? as->ns.ops->max_payload(as->ns.self, h) : 0;
-	size_t ever = as->ns.ops ? as->ns.ops->max_payload_ever(as->ns.self, h) : 0;
+	const struct asdev *ad = asdev_of(h);
+	const lw_ns_t *ns = ad ? ad->ns : NULL;
+	size_t now = ns ? ns->ops->max_payload(ns->self, h) : 0;
+	size_t ever = ns ? ns->ops->max_payload_ever(ns->self, h) : 0;
 	*out = (lpw_binding_traits_t){
 		.max_message_size_now = (uint32_t)now,
 		.max_message_size = (uint32_t)ever,
@@ -316,6 +317,27 @@ static void asdev_clear(struct asdev *ad)
 	ad->ns_busy = false;
 }
 
+static const char *const net_names[LPW_LORAWAN_NET_COUNT] = {"embedded", "chirpstack"};
+
+/* The device joins the network server its configuration names; -ENOTSUP (logged) when that one is not running. */
+static int attach_ns(lw_as_t *as, struct asdev *ad)
+{
+	lpw_config_lorawan_net_t net = lpw_device_config(ad->h)->lorawan.network;
+	lw_ns_t *ns = net < LPW_LORAWAN_NET_COUNT ? &as->ns[net] : NULL;
+	if (!ns || !ns->ops) {
+		bool any = as->ns[0].ops || as->ns[1].ops;
+		if (!any) /* unit tests run the application server alone */
+			return 0;
+		LPW_ERR("lorawan", "%s: its network server \"%s\" is not enabled; the device is not served",
+		        lpw_device_id(ad->h), net < LPW_LORAWAN_NET_COUNT ? net_names[net] : "?");
+		return -ENOTSUP;
+	}
+	int rc = ns->ops->device_add(ns->self, ad->h);
+	if (rc == 0)
+		ad->ns = ns;
+	return rc;
+}
+
 static int as_device_add(void *self, lpw_device_t *h)
 {
 	lw_as_t *as = self;
@@ -326,7 +348,7 @@ static int as_device_add(void *self, lpw_device_t *h)
 	ad->h = h;
 	lpw_timer_init(&ad->con.timer, on_ack_timeout);
 	lpw_device_set_slot(h, LPW_SLOT_BINDING, ad);
-	int rc = as->ns.ops ? as->ns.ops->device_add(as->ns.self, h) : 0;
+	int rc = attach_ns(as, ad);
 	if (rc < 0) {
 		lpw_device_set_slot(h, LPW_SLOT_BINDING, NULL);
 		free(ad);
@@ -336,12 +358,11 @@ static int as_device_add(void *self, lpw_device_t *h)
 
 static void as_device_remove(void *self, lpw_device_t *h)
 {
-	lw_as_t *as = self;
 	struct asdev *ad = asdev_of(h);
 	if (!ad)
 		return;
-	if (as->ns.ops)
-		as->ns.ops->device_remove(as->ns.self, h);
+	if (ad->ns)
+		ad->ns->ops->device_remove(ad->ns->self, h);
 	asdev_clear(ad);
 	lpw_device_set_slot(h, LPW_SLOT_BINDING, NULL);
 	free(ad);
@@ -349,7 +370,7 @@ static void as_device_remove(void *self, lpw_device_t *h)
 
 static bool same_radio_settings(const lpw_config_lorawan_device_t *a, const lpw_config_lorawan_device_t *b)
 {
-	return a->otaa == b->otaa && memcmp(a->join_eui, b->join_eui, 8) == 0 && memcmp(a->app_key, b->app_key, 16) == 0 &&
+	return a->network == b->network && a->otaa == b->otaa && memcmp(a->join_eui, b->join_eui, 8) == 0 && memcmp(a->app_key, b->app_key, 16) == 0 &&
 	       a->dev_addr == b->dev_addr && memcmp(a->nwk_s_key, b->nwk_s_key, 16) == 0 &&
 	       memcmp(a->app_s_key, b->app_s_key, 16) == 0;
 }
@@ -359,14 +380,15 @@ static bool same_radio_settings(const lpw_config_lorawan_device_t *a, const lpw_
 static void as_device_update(void *self, lpw_device_t *h, const lpw_config_device_t *old)
 {
 	lw_as_t *as = self;
-	if (!as->ns.ops || same_radio_settings(&old->lorawan, &lpw_device_config(h)->lorawan))
-		return;
-	LPW_NOTICE("lorawan", "%s: LoRaWAN keys changed: the session is reopened", lpw_device_id(h));
-	as->ns.ops->device_remove(as->ns.self, h);
 	struct asdev *ad = asdev_of(h);
-	if (ad)
-		asdev_clear(ad);
-	if (as->ns.ops->device_add(as->ns.self, h) < 0)
+	if (!ad || same_radio_settings(&old->lorawan, &lpw_device_config(h)->lorawan))
+		return;
+	LPW_NOTICE("lorawan", "%s: LoRaWAN keys or network server changed: the session is reopened", lpw_device_id(h));
+	if (ad->ns)
+		ad->ns->ops->device_remove(ad->ns->self, h);
+	ad->ns = NULL;
+	asdev_clear(ad);
+	if (attach_ns(as, ad) < 0)
 		LPW_ERR("lorawan", "%s: the new session cannot be opened; the device is not served", lpw_device_id(h));
 }
 
@@ -374,7 +396,11 @@ static int as_reconfigure(void *self, const lpw_config_t *cfg, FILE *report)
 {
 	lw_as_t *as = self;
 	as->cfg = cfg; /* ACK_TIMEOUT and MAX_RETRANSMIT apply to the next exchange */
-	return as->ns.ops && as->ns.ops->reconfigure ? as->ns.ops->reconfigure(as->ns.self, cfg, report) : 0;
+	int n = 0;
+	for (size_t i = 0; i < LPW_LORAWAN_NET_COUNT; i++)
+		if (as->ns[i].ops && as->ns[i].ops->reconfigure)
+			n += as->ns[i].ops->reconfigure(as->ns[i].self, cfg, report);
+	return n;
 }
 
 static void as_free(void *self)
@@ -382,17 +408,20 @@ static void as_free(void *self)
 	lw_as_t *as = self;
 	if (!as)
 		return;
-	if (as->ns.ops)
-		as->ns.ops->free(as->ns.self);
+	for (size_t i = 0; i < LPW_LORAWAN_NET_COUNT; i++)
+		if (as->ns[i].ops)
+			as->ns[i].ops->free(as->ns[i].self);
 	free(as);
 }
 
 static int as_reset_session(void *self, lpw_device_t *h)
 {
 	lw_as_t *as = self;
-	if (!as->ns.ops || !as->ns.ops->reset_session)
+	lpw_config_lorawan_net_t net = lpw_device_config(h)->lorawan.network;
+	lw_ns_t *ns = net < LPW_LORAWAN_NET_COUNT ? &as->ns[net] : NULL;
+	if (!ns || !ns->ops || !ns->ops->reset_session) /* e.g. ChirpStack keeps the session: reset it there */
 		return -EOPNOTSUPP;
-	return as->ns.ops->reset_session(as->ns.self, h);
+	return ns->ops->reset_session(ns->self, h);
 }
 
 static const lpw_binding_ops_t as_ops = {
@@ -423,9 +452,10 @@ const lw_as_hooks_t *lw_as_hooks(lw_as_t *as)
 	return &as->hooks;
 }
 
-void lw_as_attach_ns(lw_as_t *as, lw_ns_t ns)
+void lw_as_attach_ns(lw_as_t *as, lpw_config_lorawan_net_t net, lw_ns_t ns)
 {
-	as->ns = ns;
+	if (net < LPW_LORAWAN_NET_COUNT)
+		as->ns[net] = ns;
 }
 
 lpw_binding_t lw_as_binding(lw_as_t *as)

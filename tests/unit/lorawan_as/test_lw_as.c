@@ -106,7 +106,7 @@ static int setup(void **state)
 	fx->cfg.lorawan.max_retransmit = 4;
 	test_host_init(&fx->th);
 	fx->as = lw_as_new(fx->loop, &fx->cfg, &fx->th.host);
-	lw_as_attach_ns(fx->as, (lw_ns_t){&fake_ns_ops, fx});
+	lw_as_attach_ns(fx->as, LPW_LORAWAN_NET_EMBEDDED, (lw_ns_t){&fake_ns_ops, fx});
 	fx->hooks = lw_as_hooks(fx->as);
 	fx->binding = lw_as_binding(fx->as);
 	fx->h = test_host_add(&fx->th, &fx->dev);
