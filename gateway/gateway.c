@@ -72,7 +72,7 @@ static void on_device_state(void *arg, const lpw_proxy_device_state_t *st)
 		if (!dev || json_object_set_new(g->device_states, st->device_id, dev) < 0)
 			return;
 	}
-	json_t *srv = json_pack("{s:b, s:i, s:s, s:s, s:s}", "registered", st->registered, "lifetime",
+	json_t *srv = json_pack("{s:b, s:I, s:s, s:s, s:s}", "registered", st->registered, "lifetime",
 	                        (json_int_t)st->lifetime_s, "upstream", st->upstream, "reason", st->reason, "location",
 	                        st->location);
 	json_object_set_new(json_object_get(dev, "servers"), st->server, srv);

@@ -100,7 +100,7 @@ static int begin_object(const json_t *obj, void *out, size_t size, char *why, si
 /* Optional string copied into a fixed field; too long is an error, not a silent cut. */
 static int get_time(const json_t *obj, char *dst, size_t cap, char *why, size_t whylen)
 {
-	const char *s;
+	const char *s = NULL; /* gcc 12 for armhf cannot see get_str() sets it */
 	int rc = get_str(obj, "time", false, &s, why, whylen);
 	if (rc == -ENOENT)
 		return 0;
@@ -320,7 +320,7 @@ int lpw_txpk_from_json(const json_t *obj, lpw_txpk_t *out, char *why, size_t why
 
 int lpw_txack_from_json(const json_t *obj, lpw_txack_error_t *out, char *why, size_t whylen)
 {
-	const char *s;
+	const char *s = NULL; /* as in get_time() */
 	if (!json_is_object(obj))
 		return fail(why, whylen, "\"txpk_ack\" is not an object");
 	int rc = get_str(obj, "error", false, &s, why, whylen);
