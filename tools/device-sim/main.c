@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	           "       device-sim --link sms --gateway SIDE_HOST:SIDE_PORT --bind MSISDN [...]\n"
 	           "         [--binding U|UQ] [--count N] [--notify-interval S] [--notify-type con|non|mixed|PATTERN]\n"
 	           "         [--no-retransmit] [--control stdin] [--quiet] [--seed N] [--firmware]\n"
+	           "         [--register-minimal] (no ep, lt, lwm2m, b: LwM2M table 6.8.4-1, behind a LoRaWAN gateway)\n"
 	           "         [--oscore SECRET:SALT:SENDER_ID:RECIPIENT_ID[:ID_CONTEXT] [--oscore-corrupt-next]]\n"
 	           "With --count N, device i binds ADDR+i (or is MSISDN+i) and is called EP-i. --link sms: the device\n"
 	           "sends and receives through tools/modem-sim's side channel (use --no-retransmit: LwM2M §6.8.3).\n"
@@ -178,6 +179,9 @@ static int parse_option(int ch, char *arg, struct opts *o)
 	case 'F':
 		o->cfg.firmware = true;
 		return 0;
+	case 'm':
+		o->cfg.register_minimal = true;
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -194,7 +198,7 @@ static int parse_args(int argc, char **argv, struct opts *o, bool *quiet)
 		{"control", required_argument, NULL, 'c'},        {"quiet", no_argument, NULL, 'q'},
 		{"seed", required_argument, NULL, 'S'},           {"help", no_argument, NULL, 'h'},
 		{"oscore", required_argument, NULL, 'O'},         {"oscore-corrupt-next", no_argument, NULL, 'X'},
-		{"firmware", no_argument, NULL, 'F'},
+		{"firmware", no_argument, NULL, 'F'},        {"register-minimal", no_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	int ch;

@@ -20,7 +20,7 @@ LW_EUI, JOINEUI, APPKEY = "70B3D57ED0000001", "70B3D57ED0000000", "2B7E151628AED
 ACK_TIMEOUT = 4  # App. C ACK_TIMEOUT scaled down from 300 s
 
 
-def start(work, name, confirmed=True, embedded=False):
+def start(work, name, confirmed=True, embedded=False, minimal=False):
     broker = Broker(work).start()
     server = TestServer(SERVER, tcp=0)
     pf_port = free_port(socket.SOCK_DGRAM)
@@ -44,29 +44,32 @@ bindings: {{ lorawan: {{ enabled = {"true" if embedded else "false"}; listen = "
                     "--device", CS_EUI, "--poll-interval", "1"], "chirpstack-sim")
     port = sim.wait({"event": "listening"}, 10)["udp"]
     sim.wait({"event": "ready"}, 15)
-    dev = DeviceSim(DEVSIM, port, bind="127.0.0.3", endpoint="cs-ep", extra=["--lifetime", "600"])
+    extra_dev = ["--register-minimal"] if minimal else ["--lifetime", "600"]
+    dev = DeviceSim(DEVSIM, port, bind="127.0.0.3", endpoint="cs-ep", extra=extra_dev)
     return broker, server, d, sim, dev, pf_port
 
 
-def registered(server, dev, timeout=40):
+def registered(server, dev, timeout=40, ep="cs-ep"):
     reg = server.wait({"event": "register"}, timeout, "the Register through ChirpStack")
-    assert reg["ep"] == "cs-ep", reg
+    assert reg["ep"] == ep, reg
     dev.wait({"event": "registered"}, timeout, "2.01 back at device-sim")
     return reg
 
 
 def test_register_read_write_observe():
     work = Workdir("chirpstack")
-    broker, server, d, sim, dev, _ = start(work, "basic")
-    reg = registered(server, dev)
+    broker, server, d, sim, dev, _ = start(work, "basic", minimal=True)
+    # the device left out ep, lt, lwm2m and b: the gateway filled in table 6.8.4-1's defaults (ep = the DevEUI)
+    reg = registered(server, dev, ep=CS_EUI)
+    assert reg["lt"] == 2592000 and reg["lwm2m"] == "1.1", reg
     ups = [e for e in sim.events if e.get("event") == "up" and not e.get("empty")]
     assert ups, "the Register never went up as a ChirpStack uplink event"
-    r = server.request("read cs-ep /3/0/0", 40)
+    r = server.request(f"read {reg['ep']} /3/0/0", 40)
     assert r["code"] == "2.05", r
-    r = server.request("write cs-ep /3/0/13 text 4242", 40)
+    r = server.request(f"write {reg['ep']} /3/0/13 text 4242", 40)
     assert r["code"] == "2.04", r
-    assert server.request("read cs-ep /3/0/13", 40)["payload"] == "4242"
-    r = server.request("observe cs-ep /3/0/13", 40)
+    assert server.request(f"read {reg['ep']} /3/0/13", 40)["payload"] == "4242"
+    r = server.request(f"observe {reg['ep']} /3/0/13", 40)
     assert r["code"] == "2.05", r
     server.wait(lambda e: e.get("event") == "notify" and e.get("id") == r["id"], 40, "a notification via ChirpStack")
     downs = [e for e in sim.events if e.get("event") == "down"]
