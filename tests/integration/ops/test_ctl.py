@@ -4,6 +4,7 @@ real state (a queue-mode SGi device with server requests waiting, an OTAA LoRaWA
 refused, malformed requests answered with an error while the daemon carries on."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,8 +19,8 @@ DEVEUI, JOINEUI = "70B3D57ED0000001", "70B3D57ED0000000"
 APPKEY = "2B7E151628AED2A6ABF7158809CF4F3C"
 
 
-def ctl(sock, *args, json_out=False, **kw):
-    cmd = [CTL, "-s", sock] + (["--json"] if json_out else []) + list(args)
+def ctl(sock, *args, json_out=False, binary=None, **kw):
+    cmd = [binary or CTL, "-s", sock] + (["--json"] if json_out else []) + list(args)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, **kw)
     if json_out and r.returncode == 0:
         return r.returncode, json.loads(r.stdout), r.stderr
@@ -166,10 +167,16 @@ def test_peer_not_allowed():
     if os.geteuid() == 0:
         # root is always allowed: the peer is the test itself turned into nobody, on a socket it may open
         os.chmod(work.path, 0o711)
+        # nobody may not reach the build tree (a checkout under a 0700 directory): it runs a copy from here
+        nobody_ctl = os.path.join(work.path, "lpwagw-ctl")
+        shutil.copy(CTL, nobody_ctl)
+        os.chmod(nobody_ctl, 0o755)
         d, _, sock, _ = sgi_gateway(work, server, 'mode = "0666";')
-        rc, out, err = ctl(sock, "status", preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)))
+        rc, out, err = ctl(sock, "status", binary=nobody_ctl,
+                           preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)))
         # the daemon's group (root's here) as a supplementary group of the peer is enough (SO_PEERGROUPS)
-        ok = ctl(sock, "status", preexec_fn=lambda: (os.setgroups([0]), os.setgid(65534), os.setuid(65534)))
+        ok = ctl(sock, "status", binary=nobody_ctl,
+                 preexec_fn=lambda: (os.setgroups([0]), os.setgid(65534), os.setuid(65534)))
         assert ok[0] == 0 and "gateway gw-test" in ok[1], ok
     else:
         d, _, sock, _ = sgi_gateway(work, server, f"allow_uid = {os.getuid() + 1}; allow_gid = {os.getgid() + 1};")
